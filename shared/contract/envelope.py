@@ -136,7 +136,9 @@ def decode(envelope: Envelope) -> Event:
     try:
         event = cls.model_validate(envelope.payload)
     except ValidationError as exc:
-        raise MalformedEvent(f"payload of {envelope.type} v{envelope.version} is not valid: {_short(exc)}") from exc
+        raise MalformedEvent(
+            f"payload of {envelope.type} v{envelope.version} is not valid: {_short(exc)}"
+        ) from exc
     if event.subject() != envelope.subject:
         raise MalformedEvent(
             f"envelope subject {envelope.subject!r} does not match payload {cls.subject_field}={event.subject()!r}"

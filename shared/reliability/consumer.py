@@ -1,0 +1,153 @@
+"""Reliable consumption: decode, dispatch, bounded retries, dead-letter, then commit.
+
+Why: FastStream's Kafka subscriber has no retry limit or dead-letter topic and
+by default commits before handling. We subscribe with ``AckPolicy.ACK`` (commit
+after the handler returns) and make the handler itself total: every message
+ends as *processed*, *skipped* (a type this consumer does not handle) or
+*dead-lettered* with a reason. Only cancellation (shutdown) or a crash leaves
+the offset uncommitted, so the message is delivered again — and the idempotent
+handlers recognise it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from opentelemetry import trace
+
+from shared.contract.envelope import Envelope, Event, MalformedEvent
+from shared.contract.topics import dead_letter
+from shared.reliability.errors import PermanentError
+
+log = logging.getLogger("shared.consumer")
+tracer = trace.get_tracer("shared.consumer")
+
+Handler = Callable[[Envelope, Event], Awaitable[None]]
+PublishRaw = Callable[[str, bytes | None, bytes, dict[str, str]], Awaitable[None]]
+
+
+class Result(enum.StrEnum):
+    PROCESSED = "processed"
+    SKIPPED = "skipped"
+    DEAD_LETTERED = "dead_lettered"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One Kafka record as the consumer sees it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: Mapping[str, str]
+
+
+class ReliableConsumer:
+    def __init__(
+        self,
+        *,
+        service: str,
+        handlers: Mapping[str, Handler],
+        publish_raw: PublishRaw,
+        max_attempts: int = 5,
+        retry_base_seconds: float = 0.2,
+        retry_max_seconds: float = 5.0,
+    ) -> None:
+        self.service = service
+        self.handlers = dict(handlers)
+        self.publish_raw = publish_raw
+        self.max_attempts = max_attempts
+        self.retry_base_seconds = retry_base_seconds
+        self.retry_max_seconds = retry_max_seconds
+        self.stats: dict[Result, int] = dict.fromkeys(Result, 0)
+
+    async def handle(self, delivery: Delivery) -> Result:
+        result = await self._handle(delivery)
+        self.stats[result] += 1
+        return result
+
+    async def _handle(self, delivery: Delivery) -> Result:
+        try:
+            envelope = Envelope.from_bytes(delivery.value)
+            handler = self.handlers.get(envelope.type)
+            if handler is None:
+                envelope.event()  # unknown types are malformed; known but not ours are skipped
+                return Result.SKIPPED
+            event = envelope.event()
+        except MalformedEvent as exc:
+            await self._dead_letter(delivery, f"malformed: {exc}", attempts=1)
+            return Result.DEAD_LETTERED
+
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with tracer.start_as_current_span(f"handle {envelope.type}") as span:
+                    span.set_attribute("dv.event.id", envelope.id)
+                    span.set_attribute("dv.event.subject", envelope.subject)
+                    span.set_attribute("dv.attempt", attempt)
+                    await handler(envelope, event)
+                return Result.PROCESSED
+            except asyncio.CancelledError:
+                raise
+            except PermanentError as exc:
+                await self._dead_letter(delivery, f"rejected: {exc}", attempts=attempt)
+                return Result.DEAD_LETTERED
+            except Exception as exc:
+                if attempt >= self.max_attempts:
+                    await self._dead_letter(
+                        delivery,
+                        f"gave up after {attempt} attempts: {type(exc).__name__}: {exc}",
+                        attempts=attempt,
+                    )
+                    return Result.DEAD_LETTERED
+                delay = min(self.retry_max_seconds, self.retry_base_seconds * 2 ** (attempt - 1))
+                log.warning(
+                    "handler failed, retrying",
+                    extra={
+                        "event_type": envelope.type,
+                        "event_id": envelope.id,
+                        "attempt": attempt,
+                        "error": str(exc),
+                    },
+                )
+                await asyncio.sleep(delay)
+
+    async def _dead_letter(self, delivery: Delivery, reason: str, *, attempts: int) -> None:
+        headers = {
+            **{k: v for k, v in delivery.headers.items() if not k.startswith("dv-dlq-")},
+            "dv-dlq-reason": reason[:2000],
+            "dv-dlq-original-topic": delivery.topic,
+            "dv-dlq-original-partition": str(delivery.partition),
+            "dv-dlq-original-offset": str(delivery.offset),
+            "dv-dlq-service": self.service,
+            "dv-dlq-attempts": str(attempts),
+            "dv-dlq-at": datetime.now(UTC).isoformat(),
+        }
+        log.error(
+            "message dead-lettered",
+            extra={
+                "topic": delivery.topic,
+                "offset": delivery.offset,
+                "reason": reason,
+                "service": self.service,
+            },
+        )
+        started = time.monotonic()
+        while True:  # the dead-letter write itself must not be lost: retry until it succeeds or we shut down
+            try:
+                await self.publish_raw(dead_letter(delivery.topic), delivery.key, delivery.value, headers)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("dead-letter publish failed; retrying")
+                await asyncio.sleep(min(5.0, 0.5 + (time.monotonic() - started) / 10))

@@ -1,0 +1,156 @@
+"""What every service process is made of: broker, database, relay, consumers, HTTP.
+
+Why one runtime: the reliability rules (commit after processing, retries then
+dead-letter, outbox relay, acks=all + idempotent producer, graceful shutdown)
+must be the same in all four services, so they live here once and services only
+declare their handlers and stores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.middlewares import AckPolicy
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.contract.envelope import Envelope
+from shared.reliability.consumer import Delivery, Handler, ReliableConsumer
+from shared.reliability.emit import Emitter
+from shared.reliability.outbox import OutboxRelay
+from shared.settings import CommonSettings
+from shared.store import AggregateStore, Doc, mongo_client
+from shared.telemetry import configure_logging, configure_telemetry
+
+log = logging.getLogger("shared.runtime")
+
+
+class ServiceRuntime:
+    def __init__(self, name: str, settings: CommonSettings | None = None) -> None:
+        self.name = name
+        self.settings = settings or CommonSettings()
+        configure_logging(name, self.settings)
+        self.tracer_provider = configure_telemetry(name, self.settings)
+        self.broker = KafkaBroker(
+            self.settings.kafka_bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            client_id=name,
+            middlewares=[KafkaTelemetryMiddleware(tracer_provider=self.tracer_provider)],
+            graceful_timeout=15.0,
+            logger=logging.getLogger(f"faststream.{name}"),
+        )
+        self.mongo = mongo_client(self.settings.mongo_url)
+        self.db: AsyncDatabase[Doc] = self.mongo[self.settings.database_name(name)]
+        self.emitter = Emitter(name)
+        self._stores: list[AggregateStore] = []
+        self.relay = OutboxRelay([], self.publish_envelope, poll_seconds=self.settings.relay_poll_seconds)
+        self.consumers: list[ReliableConsumer] = []
+        self._started = False
+
+    # -- stores -----------------------------------------------------------------
+    def store(self, collection: str) -> AggregateStore:
+        """An aggregate collection whose outbox the relay publishes."""
+        s = AggregateStore.of(self.db, collection, inbox_size=self.settings.inbox_size)
+        self._stores.append(s)
+        self.relay.collections.append(s.collection)
+        return s
+
+    # -- publishing ---------------------------------------------------------------
+    async def publish_envelope(self, env: Envelope) -> None:
+        await self.broker.publish(
+            env.to_bytes(),
+            topic=env.topic,
+            key=env.subject.encode(),
+            headers={"content-type": "application/json", "dv-event-type": env.type, "dv-event-id": env.id},
+        )
+
+    async def publish_raw(self, topic: str, key: bytes | None, value: bytes, headers: dict[str, str]) -> None:
+        await self.broker.publish(value, topic=topic, key=key, headers=headers)
+
+    # -- consuming ----------------------------------------------------------------
+    def subscribe(
+        self, topic: str, handlers: Mapping[str, Handler], *, group: str | None = None
+    ) -> ReliableConsumer:
+        """Consume ``topic`` in this service's group; commit only after handling."""
+        consumer = ReliableConsumer(
+            service=self.name,
+            handlers=handlers,
+            publish_raw=self.publish_raw,
+            max_attempts=self.settings.max_attempts,
+            retry_base_seconds=self.settings.retry_base_seconds,
+            retry_max_seconds=self.settings.retry_max_seconds,
+        )
+        self.consumers.append(consumer)
+
+        async def on_message(message: KafkaMessage) -> None:
+            raw = message.raw_message
+            record: Any = raw[0] if isinstance(raw, tuple) else raw
+            await consumer.handle(
+                Delivery(
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    key=record.key,
+                    value=record.value or b"",
+                    headers={
+                        k: (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v))
+                        for k, v in (record.headers or [])
+                    },
+                )
+            )
+
+        on_message.__name__ = f"{self.name}_{topic.replace('.', '_').replace('-', '_')}"
+        self.broker.subscriber(
+            topic,
+            group_id=group or self.name,
+            ack_policy=AckPolicy.ACK,
+            auto_offset_reset="earliest",
+            title=f"{self.name}:{topic}",
+        )(on_message)
+        return consumer
+
+    # -- lifecycle ----------------------------------------------------------------
+    async def start(self) -> None:
+        if self._started:
+            return
+        await self.broker.start()
+        self.relay.start()
+        self._started = True
+        log.info("service started", extra={"service": self.name})
+
+    async def stop(self) -> None:
+        """Graceful: stop taking messages, let in-flight handlers finish, flush the outbox."""
+        if not self._started:
+            return
+        self._started = False
+        await self.broker.stop()
+        await self.relay.stop()
+        await self.mongo.close()
+        self.tracer_provider.force_flush(2000)
+        log.info("service stopped", extra={"service": self.name})
+
+    def lifespan(self, app: FastAPI) -> contextlib.AbstractAsyncContextManager[None]:
+        @contextlib.asynccontextmanager
+        async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
+            await self.start()
+            try:
+                yield
+            finally:
+                await self.stop()
+
+        return _lifespan(app)
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "service": self.name,
+            "started": self._started,
+            "outbox_published": self.relay.published,
+            "consumers": [{k.value: v for k, v in c.stats.items()} for c in self.consumers],
+        }
