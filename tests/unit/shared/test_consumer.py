@@ -19,7 +19,9 @@ class FakeDeadLetters:
 
 
 def delivery(value: bytes, offset: int = 7) -> Delivery:
-    return Delivery(topic="test.samples", partition=0, offset=offset, key=b"k", value=value, headers={"x": "1"})
+    return Delivery(
+        topic="test.samples", partition=0, offset=offset, key=b"k", value=value, headers={"x": "1"}
+    )
 
 
 def env_bytes(amount: int = 1) -> bytes:

@@ -23,7 +23,10 @@ def test_wrap_round_trips_through_bytes(sample_id: str, amount: int) -> None:
 def test_causation_and_correlation_follow_the_cause() -> None:
     cause = Envelope.wrap(SampleHappened(sample_id="a", amount=1), source="x")
     effect = Envelope.wrap(
-        SampleHappened(sample_id="a", amount=2), source="y", correlation_id=cause.correlation_id, causation_id=cause.id
+        SampleHappened(sample_id="a", amount=2),
+        source="y",
+        correlation_id=cause.correlation_id,
+        causation_id=cause.id,
     )
     assert effect.correlation_id == cause.id
     assert effect.causation_id == cause.id
@@ -36,7 +39,14 @@ def test_causation_and_correlation_follow_the_cause() -> None:
         (b"{}", "envelope is not valid"),
         (
             json.dumps(
-                {"type": "nope", "version": 1, "source": "s", "subject": "a", "correlation_id": "c", "payload": {}}
+                {
+                    "type": "nope",
+                    "version": 1,
+                    "source": "s",
+                    "subject": "a",
+                    "correlation_id": "c",
+                    "payload": {},
+                }
             ).encode(),
             "unknown event type 'nope'",
         ),
