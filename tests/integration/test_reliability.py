@@ -12,11 +12,10 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
 from shared.contract.envelope import Envelope
@@ -24,6 +23,7 @@ from shared.contract.topics import dead_letter
 from shared.settings import CommonSettings
 from tests.integration.conftest import RUN_ID, create_topics
 from tests.integration.crashy_consumer import SampleAdded, SampleCounted
+from tests.integration.helpers import read_all, wait_for
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -45,35 +45,6 @@ def start_consumer(settings: CommonSettings, *, crash: bool) -> subprocess.Popen
         stderr=subprocess.STDOUT,
         text=True,
     )
-
-
-async def wait_for(predicate, timeout: float = 60.0, what: str = "condition"):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = await predicate()
-        if value:
-            return value
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-async def read_all(
-    bootstrap: str, topic: str, until: int, timeout: float = 30.0
-) -> list[tuple[bytes | None, bytes, dict[str, bytes]]]:
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
-    )
-    await consumer.start()
-    out: list[tuple[bytes | None, bytes, dict[str, bytes]]] = []
-    try:
-        deadline = time.monotonic() + timeout
-        while len(out) < until and time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=500)
-            for records in batch.values():
-                out.extend((r.key, r.value, dict(r.headers)) for r in records)
-    finally:
-        await consumer.stop()
-    return out
 
 
 async def test_crash_between_effect_and_commit_and_duplicates_yield_one_effect(
