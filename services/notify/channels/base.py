@@ -1,0 +1,48 @@
+"""Channel protocol and the outbound message types, one per channel."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from services.notify.domain.delivery import DeliveryResult
+
+M_contra = TypeVar("M_contra", contravariant=True)
+
+
+class Channel(Protocol[M_contra]):
+    """Anything that can try to deliver one message and say how it went."""
+
+    async def send(self, message: M_contra) -> DeliveryResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class EmailOut:
+    """An email. ``message_id`` is the delivery id, reused as the Message-ID so retries are traceable
+    (and a receiving MTA can drop duplicates)."""
+
+    message_id: str
+    to: tuple[str, ...]
+    subject: str
+    text: str
+    html: str | None = None
+    reply_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SmsOut:
+    message_id: str
+    to: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookOut:
+    """A JSON event to an agency system. ``delivery_id`` lets the receiver deduplicate retries."""
+
+    delivery_id: str
+    url: str
+    event_type: str
+    payload: Mapping[str, Any]
+    extra_headers: Mapping[str, str] = field(default_factory=dict)
