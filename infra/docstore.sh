@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Local MongoDB-wire-compatible document store for development and integration tests.
+#
+# Why: no real mongod can be installed on the dev/CI machines (no Docker engine, no package
+# in reachable registries). infra/DOCSTORE.md records the evaluation: SecantusDB (PyPI, on
+# WiredTiger) passed every check our services need; FerretDB 1.x/SQLite did not. SecantusDB is
+# GPL-2.0, so it lives in its own venv (.cache/docstore/venv), never in the app environment; the
+# app only talks to it over the wire. Production uses real MongoDB (docker-compose.yml).
+#
+# Usage: infra/docstore.sh install|start|stop|restart|status|reset
+# Env:   DOCSTORE_PORT (27017; one instance per port), DOCSTORE_STORAGE (.cache/docstore/data,
+#        data-<port> for other ports; ':memory:' for a
+#        throwaway store), DOCSTORE_CACHE_SIZE (256M), DOCSTORE_START_TIMEOUT (60 s)
+set -euo pipefail
+
+_NAME=docstore
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=infra/lib.sh
+source "$REPO/infra/lib.sh"
+
+SECANTUS_VERSION=0.7.0b3 # all releases are pre-releases: keep the pin
+DOCSTORE_PORT=${DOCSTORE_PORT:-27017}
+DHOME="$CACHE/docstore"
+VENV="$DHOME/venv"
+# One instance per port: the default one has plain names; another port (a test's own fresh
+# server, say) gets its own pid file, log and data dir, so both can run side by side.
+SUFFIX=""
+[[ $DOCSTORE_PORT == 27017 ]] || SUFFIX="-$DOCSTORE_PORT"
+DOCSTORE_STORAGE=${DOCSTORE_STORAGE:-$DHOME/data$SUFFIX}
+DOCSTORE_CACHE_SIZE=${DOCSTORE_CACHE_SIZE:-256M}
+DOCSTORE_START_TIMEOUT=${DOCSTORE_START_TIMEOUT:-60}
+PIDFILE="$RUN_DIR/docstore$SUFFIX.pid"
+LOG_FILE="$LOG_DIR/docstore$SUFFIX.log"
+CONF="$DHOME/secantusd.toml"
+SERVER_BIN="$VENV/bin/secantusd-py"
+PID_PATTERN="secantusd-py"
+
+installed_version() {
+    [[ -x $SERVER_BIN ]] || return 1
+    "$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("secantusdb"))' 2>/dev/null
+}
+
+cmd_install() {
+    if [[ $(installed_version || true) == "$SECANTUS_VERSION" ]]; then
+        log "SecantusDB $SECANTUS_VERSION already installed in $VENV (nothing to do)"
+        return 0
+    fi
+    command -v python3 >/dev/null || die "python3 not found"
+    local t0
+    t0=$(now_ms)
+    log "installing SecantusDB $SECANTUS_VERSION into its own venv $VENV ..."
+    # Reuse an existing venv (a running server may be using it); pip swaps the version in place.
+    [[ -x "$VENV/bin/pip" ]] || python3 -m venv "$VENV"
+    if ! "$VENV/bin/pip" install -q --disable-pip-version-check "secantusdb==$SECANTUS_VERSION" \
+        >"$LOG_DIR/docstore-install.log" 2>&1; then
+        show_log_tail "$LOG_DIR/docstore-install.log" 30
+        die "pip could not install secantusdb==$SECANTUS_VERSION"
+    fi
+    [[ -x $SERVER_BIN ]] || die "secantusd-py missing after install"
+    log "installed in $(($(now_ms) - t0)) ms"
+}
+
+# Readiness: a pymongo ping answers.
+wait_ready() {
+    local pid=$1 deadline=$(($(date +%s) + DOCSTORE_START_TIMEOUT)) py
+    while ! port_open "$DOCSTORE_PORT"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            show_log_tail "$LOG_FILE" 40
+            rm -f "$PIDFILE"
+            die "docstore process $pid exited during startup"
+        fi
+        if (($(date +%s) >= deadline)); then
+            show_log_tail "$LOG_FILE" 40
+            die "docstore did not open port $DOCSTORE_PORT within ${DOCSTORE_START_TIMEOUT}s (still running as pid $pid; 'infra/docstore.sh stop' to stop it)"
+        fi
+        sleep 0.1
+    done
+    py=$APP_PYTHON
+    [[ -x $py ]] || py="$VENV/bin/python" # the server's venv has pymongo as well
+    if ! "$py" - "$DOCSTORE_PORT" 10 <<'PY'; then
+import sys, time
+from pymongo import MongoClient
+
+port, timeout = int(sys.argv[1]), float(sys.argv[2])
+deadline, last = time.monotonic() + timeout, None
+while time.monotonic() < deadline:
+    client = MongoClient(f"mongodb://127.0.0.1:{port}", serverSelectionTimeoutMS=2000, directConnection=True)
+    try:
+        client.admin.command("ping")
+        sys.exit(0)
+    except Exception as exc:
+        last = exc
+        time.sleep(0.2)
+    finally:
+        client.close()
+sys.exit(f"no answer to ping on port {port}: {last!r}")
+PY
+        show_log_tail "$LOG_FILE" 40
+        die "docstore not ready"
+    fi
+}
+
+cmd_start() {
+    local pid t0
+    if pid=$(running_pid "$PIDFILE" "$PID_PATTERN"); then
+        log "already running (pid $pid) on 127.0.0.1:$DOCSTORE_PORT"
+        return 0
+    fi
+    [[ -x $SERVER_BIN ]] || die "SecantusDB is not installed: run 'infra/docstore.sh install' first"
+    require_port_free "$DOCSTORE_PORT" "DOCSTORE_PORT, document store"
+    t0=$(now_ms)
+    [[ $DOCSTORE_STORAGE == ":memory:" ]] || mkdir -p "$DOCSTORE_STORAGE"
+    # An explicit (empty) config file turns off secantusd's auto-discovery of ./secantusd.toml,
+    # ~/.secantus/... and /etc/secantus/..., so nothing outside the repo changes its behaviour.
+    printf '# Generated by infra/docstore.sh; settings are passed as flags.\n' >"$CONF"
+    log "starting SecantusDB $SECANTUS_VERSION on 127.0.0.1:$DOCSTORE_PORT (storage $DOCSTORE_STORAGE), log $LOG_FILE"
+    spawn "$PIDFILE" "$LOG_FILE" "$SERVER_BIN" --config "$CONF" --host 127.0.0.1 --port "$DOCSTORE_PORT" \
+        --storage-path "$DOCSTORE_STORAGE" --cache-size "$DOCSTORE_CACHE_SIZE" --log-level WARNING
+    pid=$(cat "$PIDFILE")
+    wait_ready "$pid"
+    log "ready (pid $pid) on 127.0.0.1:$DOCSTORE_PORT after $(($(now_ms) - t0)) ms"
+}
+
+cmd_status() {
+    local pid
+    if pid=$(running_pid "$PIDFILE" "$PID_PATTERN" 2>/dev/null); then
+        log "running (pid $pid) on 127.0.0.1:$DOCSTORE_PORT, SecantusDB $SECANTUS_VERSION, log $LOG_FILE"
+        return 0
+    fi
+    log "not running (port $DOCSTORE_PORT)"
+    return 3
+}
+
+cmd_stop() {
+    stop_pid "$PIDFILE" "$PID_PATTERN" "docstore on port $DOCSTORE_PORT" 30
+}
+
+cmd_reset() {
+    cmd_stop
+    if [[ $DOCSTORE_STORAGE != ":memory:" ]]; then
+        rm -rf "$DOCSTORE_STORAGE"
+        log "data wiped ($DOCSTORE_STORAGE)"
+    fi
+}
+
+case "${1:-}" in
+install) cmd_install ;;
+start) cmd_start ;;
+stop) cmd_stop ;;
+restart)
+    cmd_stop
+    cmd_start
+    ;;
+status) cmd_status ;;
+reset) cmd_reset ;;
+*)
+    echo "usage: $0 install|start|stop|restart|status|reset" >&2
+    exit 2
+    ;;
+esac
