@@ -397,10 +397,17 @@ class Decision:
         new = _articles(articles)
         new_map = {a.article_id: a.text for a in new}
         changed = sorted(
-            {aid for aid in self.articles.keys() | new_map.keys() if self.articles.get(aid) != new_map.get(aid)}
+            {
+                aid
+                for aid in self.articles.keys() | new_map.keys()
+                if self.articles.get(aid) != new_map.get(aid)
+            }
         )
         if not changed:
-            raise DomainError("revision_without_changes", "Dự thảo sửa đổi không có thay đổi nào so với phiên bản hiện hành.")
+            raise DomainError(
+                "revision_without_changes",
+                "Dự thảo sửa đổi không có thay đổi nào so với phiên bản hiện hành.",
+            )
         reopened: list[str] = []
         carried: list[str] = []
         for c in self.consultees.values():
@@ -416,7 +423,9 @@ class Decision:
                     {"reopened_consultee_unit_ids": reopened},
                 )
             if reconsultation_deadline <= at:
-                raise DomainError("deadline_in_past", "Thời hạn lấy ý kiến lại phải sau thời điểm sửa dự thảo.")
+                raise DomainError(
+                    "deadline_in_past", "Thời hạn lấy ý kiến lại phải sau thời điểm sửa dự thảo."
+                )
         invalidated = tuple(o.override_id for o in self.overrides.values() if o.draft_version == self.version)
         assert self.decision_id is not None
         return self._emit(
@@ -431,7 +440,8 @@ class Decision:
                 reopened_consultee_unit_ids=tuple(reopened),
                 carried_over_consultee_unit_ids=tuple(carried),
                 reconsultation_deadline=reconsultation_deadline if reopened else None,
-                synthesis_invalidated=self.synthesis is not None and self.synthesis.draft_version == self.version,
+                synthesis_invalidated=self.synthesis is not None
+                and self.synthesis.draft_version == self.version,
                 invalidated_override_ids=invalidated,
             )
         )
@@ -521,7 +531,9 @@ class Decision:
                 f"Góp ý cho điều không có trong dự thảo: {', '.join(unknown)}.",
                 {"article_ids": unknown},
             )
-        cleaned = tuple(ArticleComment(article_id=k, text=v.strip()) for k, v in comments.items() if v.strip())
+        cleaned = tuple(
+            ArticleComment(article_id=k, text=v.strip()) for k, v in comments.items() if v.strip()
+        )
         if stance == Stance.AGREE_WITH_AMENDMENTS and not cleaned:
             raise DomainError(
                 "amendments_required",
@@ -621,7 +633,9 @@ class Decision:
             )
         )
 
-    def close_consultation(self, command_id: str, *, at: datetime, closed_by: str | None = None) -> list[DecisionFact]:
+    def close_consultation(
+        self, command_id: str, *, at: datetime, closed_by: str | None = None
+    ) -> list[DecisionFact]:
         """End the collection of opinions (closes the public window too if its time is up)."""
         if self._duplicate(command_id):
             return []
@@ -676,7 +690,8 @@ class Decision:
         if missing:
             raise DomainError(
                 "opinions_missing",
-                "Chưa đủ ý kiến để tổng hợp: " + " ".join(self._consultee_missing_item(c).message_vi for c in missing),
+                "Chưa đủ ý kiến để tổng hợp: "
+                + " ".join(self._consultee_missing_item(c).message_vi for c in missing),
                 {"unit_ids": [c.unit_id for c in missing]},
             )
         if any(p.outcome is None for p in self.public_comments.values()):
@@ -684,7 +699,11 @@ class Decision:
                 "public_comments_pending_moderation", "Còn góp ý của nhân dân chưa được kiểm duyệt."
             )
         _require_text(summary, "summary_required", "Nội dung tổng hợp không được để trống.")
-        valid_ops = tuple(c.opinion_id for c in self.consultees.values() if c.opinion_id and self.has_valid_opinion(c.unit_id))
+        valid_ops = tuple(
+            c.opinion_id
+            for c in self.consultees.values()
+            if c.opinion_id and self.has_valid_opinion(c.unit_id)
+        )
         assert self.decision_id is not None
         return self._emit(
             DecisionSynthesised(
@@ -698,7 +717,9 @@ class Decision:
                 draft_version=self.version,
                 opinion_ids=valid_ops,
                 public_comment_ids=tuple(
-                    p.comment_id for p in self.public_comments.values() if p.outcome == ModerationOutcome.APPROVED
+                    p.comment_id
+                    for p in self.public_comments.values()
+                    if p.outcome == ModerationOutcome.APPROVED
                 ),
                 override_ids=self._valid_override_ids(),
                 report_to_unit_ids=req.report_to_unit_ids,
@@ -777,7 +798,11 @@ class Decision:
             command_id=command_id,
             requested_by=requested_by,
             draft_version=self.version,
-            opinion_ids=tuple(c.opinion_id for c in self.consultees.values() if c.opinion_id and self.has_valid_opinion(c.unit_id)),
+            opinion_ids=tuple(
+                c.opinion_id
+                for c in self.consultees.values()
+                if c.opinion_id and self.has_valid_opinion(c.unit_id)
+            ),
             override_ids=override_ids,
             with_exception=bool(override_ids),
         )
@@ -815,7 +840,9 @@ class Decision:
         _require_text(reason, "reason_required", "Quyết định cho phép ngoại lệ phải nêu rõ lý do.")
         missing = [c.unit_id for c in self.missing_consultees()]
         if not missing:
-            raise DomainError("nothing_to_override", "Không có đơn vị nào còn thiếu ý kiến để cho phép ngoại lệ.")
+            raise DomainError(
+                "nothing_to_override", "Không có đơn vị nào còn thiếu ý kiến để cho phép ngoại lệ."
+            )
         targets = list(dict.fromkeys(consultee_unit_ids)) or missing
         not_missing = [u for u in targets if u not in missing]
         if not_missing:
@@ -842,7 +869,9 @@ class Decision:
             )
         )
 
-    def withdraw(self, command_id: str, *, by_person_id: str, reason: str, at: datetime) -> list[DecisionFact]:
+    def withdraw(
+        self, command_id: str, *, by_person_id: str, reason: str, at: datetime
+    ) -> list[DecisionFact]:
         """Abandon the draft (terminal)."""
         if self._duplicate(command_id):
             return []
@@ -983,7 +1012,9 @@ class Decision:
             req = event.requirement
             self.requirement = req
             self.consultees = {
-                c.unit_id: ConsulteeState(unit_id=c.unit_id, kind=c.kind, name_vi=c.name_vi, deadline=req.deadline)
+                c.unit_id: ConsulteeState(
+                    unit_id=c.unit_id, kind=c.kind, name_vi=c.name_vi, deadline=req.deadline
+                )
                 for c in req.consultees
             }
             self.status = S.CONSULTATION_REQUESTED
@@ -1062,7 +1093,9 @@ class Decision:
     def _require_public_comment_open(self, at: datetime) -> None:
         closes = self.public_comment_closes_at
         if not self.public_comment_open or (closes is not None and at >= closes):
-            raise DomainError("public_comment_window_closed", "Thời hạn lấy ý kiến nhân dân đã kết thúc hoặc chưa mở.")
+            raise DomainError(
+                "public_comment_window_closed", "Thời hạn lấy ý kiến nhân dân đã kết thúc hoặc chưa mở."
+            )
 
     def _public_comment_closed(self, at: datetime, command_id: str | None, seq: int) -> PublicCommentClosed:
         assert self.decision_id is not None
@@ -1123,7 +1156,9 @@ def _articles(articles: Sequence[tuple[str, str]]) -> tuple[Article, ...]:
     ids = [aid for aid, _ in articles]
     dupes = sorted({a for a in ids if ids.count(a) > 1})
     if dupes:
-        raise DomainError("duplicate_article", f"Mã điều bị trùng: {', '.join(dupes)}.", {"article_ids": dupes})
+        raise DomainError(
+            "duplicate_article", f"Mã điều bị trùng: {', '.join(dupes)}.", {"article_ids": dupes}
+        )
     if any(not aid.strip() for aid in ids):
         raise DomainError("article_id_required", "Mỗi điều phải có mã điều.")
     return tuple(Article(article_id=aid, text=text) for aid, text in articles)

@@ -31,7 +31,9 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def entry_hash(seq: int, event_type: str, event_version: int, payload: Mapping[str, Any], prev_hash: str) -> str:
+def entry_hash(
+    seq: int, event_type: str, event_version: int, payload: Mapping[str, Any], prev_hash: str
+) -> str:
     body = {
         "seq": seq,
         "event_type": event_type,
@@ -134,7 +136,10 @@ def verify(chain: Iterable[ChainEntry] | Sequence[ChainEntry]) -> VerificationRe
                 "broken_link",
                 f"Mục số {entry.seq} không nối đúng với mục trước: mã băm liên kết không khớp.",
             )
-        elif entry_hash(entry.seq, entry.event_type, entry.event_version, entry.payload, entry.prev_hash) != entry.hash:
+        elif (
+            entry_hash(entry.seq, entry.event_type, entry.event_version, entry.payload, entry.prev_hash)
+            != entry.hash
+        ):
             failure = (
                 "hash_mismatch",
                 f"Nội dung mục số {entry.seq} đã bị thay đổi: mã băm không khớp.",

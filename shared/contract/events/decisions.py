@@ -524,3 +524,20 @@ DECISION_REQUEST_TYPES: tuple[type[DecisionRequest], ...] = (
     OverrideRequested,
     WithdrawalRequested,
 )
+
+
+class RequestRejected(Event):
+    """A request about a decision was refused (unknown decision or unit, wrong state, not
+    allowed, …). Agency systems and the notify pages read ``message_vi``; programs use
+    ``code``. Not part of the decision's own history (no ``seq``): the decision is unchanged."""
+
+    event_type: ClassVar[str] = "decision.request_rejected"
+    topic: ClassVar[str] = DECISION_EVENTS
+    subject_field: ClassVar[str] = "decision_id"
+
+    decision_id: str = Field(min_length=1)
+    request_id: str = Field(min_length=1)
+    request_type: str = Field(min_length=1)
+    code: str = Field(min_length=1)
+    message_vi: str = Field(min_length=1)
+    occurred_at: AwareDatetime

@@ -1,0 +1,139 @@
+"""Domain errors of the org registry.
+
+Why a small hierarchy of exceptions with a stable English ``code`` and a Vietnamese
+``message_vi``: the service layer turns them into HTTP problems / dead-letter reasons
+without parsing text (``code``), while officials who read the product only ever see
+Vietnamese (``message_vi``). ``details`` carries the ids involved so that a message
+can be re-rendered or logged without string surgery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class OrgDomainError(Exception):
+    """Base of every refusal raised by the org domain."""
+
+    code: str = "org_error"
+
+    def __init__(self, message_vi: str, *, code: str | None = None, **details: object) -> None:
+        super().__init__(message_vi)
+        self.message_vi = message_vi
+        if code is not None:
+            self.code = code
+        self.details: Mapping[str, str] = {k: str(v) for k, v in details.items()}
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.message_vi}"
+
+
+class DuplicateId(OrgDomainError):
+    """An id (unit, địa bàn, person, assignment, delegation, rule, version) is already used."""
+
+    code = "duplicate_id"
+
+
+class UnknownReference(OrgDomainError):
+    """A referenced id (unit, parent, locality, level, person, role) does not exist."""
+
+    code = "unknown_reference"
+
+
+class UnknownParent(UnknownReference):
+    """The parent named for a unit or địa bàn does not exist."""
+
+    code = "unknown_parent"
+
+
+class UnknownUnitKind(OrgDomainError):
+    """A unit kind code that is not one of :class:`~services.org.domain.units.UnitKind`."""
+
+    code = "unknown_unit_kind"
+
+
+class HierarchyCycle(OrgDomainError):
+    """Applying the operation would make a unit (or địa bàn) its own ancestor on some date."""
+
+    code = "hierarchy_cycle"
+
+
+class OverlappingInterval(OrgDomainError):
+    """Two effective-dated facts that must not overlap do overlap."""
+
+    code = "overlapping_interval"
+
+
+class InvalidInterval(OrgDomainError):
+    """An interval whose end is not after its start."""
+
+    code = "invalid_interval"
+
+
+class BeforeExistence(OrgDomainError):
+    """The operation is dated on or before the day the unit (or địa bàn) began to exist."""
+
+    code = "before_existence"
+
+
+class NotActive(OrgDomainError):
+    """The unit, địa bàn or person is not in existence on the date concerned."""
+
+    code = "not_active"
+
+
+class HasActiveChildren(OrgDomainError):
+    """Ending a unit or địa bàn would orphan units / địa bàn that still point to it."""
+
+    code = "has_active_children"
+
+
+class InvalidOperation(OrgDomainError):
+    """An operation whose arguments are contradictory (e.g. merging a unit into itself)."""
+
+    code = "invalid_operation"
+
+
+class CounterpartNotFound(OrgDomainError):
+    """No unit of the requested kind exists at the địa bàn on that date."""
+
+    code = "counterpart_not_found"
+
+
+class AmbiguousCounterpart(OrgDomainError):
+    """More than one unit of the requested kind exists where exactly one was expected."""
+
+    code = "ambiguous_counterpart"
+
+
+class AssignmentOverlap(OverlappingInterval):
+    """A single-holder role would have two holders on the same day."""
+
+    code = "assignment_overlap"
+
+
+class PolicyError(OrgDomainError):
+    """The consultation policy is missing, malformed or does not cover the case."""
+
+    code = "policy_error"
+
+
+class SeedFormatError(OrgDomainError):
+    """A seed / bulk-import document is malformed. ``path`` and ``line`` locate the problem."""
+
+    code = "seed_format"
+
+    def __init__(
+        self,
+        message_vi: str,
+        *,
+        path: str,
+        line: int | None = None,
+        code: str | None = None,
+        **details: object,
+    ) -> None:
+        where = f"{path}" + (f" (dòng {line})" if line is not None else "")
+        super().__init__(f"{where}: {message_vi}", code=code, path=path, line=line, **details)
+        self.path = path
+        self.line = line
+        self.reason_vi = message_vi

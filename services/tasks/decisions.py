@@ -1,0 +1,305 @@
+"""Application layer of the decision workflow: thin handlers around the aggregate.
+
+decode (done by the consumer) → load the aggregate by replaying its stored facts
+→ call one domain command → save the new facts and their outgoing envelopes in
+one atomic write (:func:`shared.reliability.unit_of_work.apply`).
+
+A request the domain refuses is answered with a ``decision.request_rejected``
+event (stored with its own outbox, keyed by request id, so a redelivered request
+is answered once); the decision itself is untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from services.tasks.clock import Clock
+from services.tasks.domain.decision import Decision, DecisionStatus
+from services.tasks.domain.errors import DomainError
+from shared.contract.envelope import Envelope, event_class
+from shared.contract.events.decisions import (
+    ActingAs,
+    ConsultationCloseRequested,
+    ConsultationRequirement,
+    DecisionFact,
+    DecisionFlag,
+    DecisionRequest,
+    DispositionSubmitted,
+    DocType,
+    DraftSubmitted,
+    IssuanceRequested,
+    OpinionSubmitted,
+    OverrideRequested,
+    PublicCommentModerationSubmitted,
+    PublicCommentSubmitted,
+    RequestRejected,
+    RevisionSubmitted,
+    SynthesisSubmitted,
+    WithdrawalRequested,
+)
+from shared.reliability.emit import Emitter
+from shared.reliability.unit_of_work import Change, apply
+from shared.store import AggregateStore, Stored
+
+log = logging.getLogger("tasks.decisions")
+
+OPEN_STATUSES = tuple(
+    s.value for s in DecisionStatus if s not in (DecisionStatus.ISSUED, DecisionStatus.WITHDRAWN)
+)
+
+
+class OrgPort(Protocol):
+    """What the workflow needs to know about the organisation (from the org registry's events)."""
+
+    def requirement_for(
+        self, issuer_unit_id: str, doc_type: DocType, flags: Sequence[DecisionFlag], at: datetime
+    ) -> ConsultationRequirement:
+        """The consultation the policy in force requires; raises DomainError (unknown unit,
+        not subject to consultation…)."""
+        ...
+
+    def acting_as(self, person_id: str, unit_id: str, at: datetime) -> ActingAs | None:
+        """Whether the person may give the unit's opinion on that date (holder or substitute)."""
+        ...
+
+    def holds_role(self, person_id: str, role: str, at: datetime) -> bool:
+        """Whether the person holds the named override role on that date."""
+        ...
+
+
+def facts_to_state(facts: Sequence[DecisionFact]) -> dict[str, Any]:
+    return {
+        "events": [
+            {"type": f.event_type, "version": f.event_version, "payload": f.model_dump(mode="json")}
+            for f in facts
+        ]
+    }
+
+
+def facts_from_state(state: dict[str, Any]) -> list[DecisionFact]:
+    out: list[DecisionFact] = []
+    for raw in state.get("events", []):
+        cls = event_class(raw["type"], raw["version"])
+        fact = cls.model_validate(raw["payload"])
+        assert isinstance(fact, DecisionFact)
+        out.append(fact)
+    return out
+
+
+class DecisionService:
+    def __init__(
+        self,
+        *,
+        decisions: AggregateStore,
+        rejections: AggregateStore,
+        emitter: Emitter,
+        org: OrgPort,
+        clock: Clock,
+        on_saved: Any = None,
+    ) -> None:
+        self.decisions = decisions
+        self.rejections = rejections
+        self.emitter = emitter
+        self.org = org
+        self.clock = clock
+        self.on_saved = on_saved
+
+    # -- queries ------------------------------------------------------------------
+    async def get(self, decision_id: str) -> Decision | None:
+        stored = await self.decisions.load(decision_id)
+        return Decision.replay(facts_from_state(stored.state)) if stored else None
+
+    # -- requests -----------------------------------------------------------------
+    async def handle(self, env: Envelope, request: DecisionRequest) -> None:
+        rejection: list[DomainError] = []
+
+        def decide(current: Stored | None) -> Change | None:
+            history = facts_from_state(current.state) if current else []
+            decision = Decision.replay(history)
+            try:
+                new = self._dispatch(decision, request, exists=current is not None)
+            except DomainError as exc:
+                rejection.append(exc)
+                return None
+            if not new:
+                return None
+            return Change(
+                state=facts_to_state([*history, *new]),
+                outbox=[self.emitter.wrap(f, env) for f in new],
+                extra=_index_fields(decision),
+            )
+
+        outcome = await apply(self.decisions, request.decision_id, env.id, decide, on_saved=self.on_saved)
+        if rejection:
+            await self._reject(env, request, rejection[-1])
+        elif outcome.applied:
+            log.info(
+                "request applied", extra={"type": request.event_type, "decision_id": request.decision_id}
+            )
+
+    async def _reject(self, env: Envelope, request: DecisionRequest, error: DomainError) -> None:
+        log.warning(
+            "request rejected",
+            extra={
+                "type": request.event_type,
+                "decision_id": request.decision_id,
+                "code": error.code,
+                "reason": error.message_vi,
+            },
+        )
+        event = RequestRejected(
+            decision_id=request.decision_id,
+            request_id=request.request_id,
+            request_type=request.event_type,
+            code=error.code,
+            message_vi=error.message_vi,
+            occurred_at=self.clock.now(),
+        )
+
+        def decide(current: Stored | None) -> Change | None:
+            if current is not None:
+                return None  # already answered
+            return Change(state=event.model_dump(mode="json"), outbox=[self.emitter.wrap(event, env)])
+
+        await apply(self.rejections, request.request_id, env.id, decide, on_saved=self.on_saved)
+
+    def _dispatch(self, d: Decision, r: DecisionRequest, *, exists: bool) -> list[DecisionFact]:
+        at = self.clock.now()
+        cid = r.request_id
+        if not exists and not isinstance(r, DraftSubmitted):
+            raise DomainError("unknown_decision", f"Không tìm thấy dự thảo văn bản mã «{r.decision_id}».")
+        match r:
+            case DraftSubmitted():
+                facts = d.draft(
+                    cid,
+                    decision_id=r.decision_id,
+                    issuer_unit_id=r.issuer_unit_id,
+                    doc_type=r.doc_type,
+                    title=r.title,
+                    flags=r.flags,
+                    articles=[(a.article_id, a.text) for a in r.articles],
+                    at=at,
+                )
+                if not facts:
+                    return []
+                requirement = self.org.requirement_for(r.issuer_unit_id, r.doc_type, r.flags, at)
+                return facts + d.request_consultation(f"{cid}:consult", requirement=requirement, at=at)
+            case RevisionSubmitted():
+                return d.revise(cid, articles=[(a.article_id, a.text) for a in r.articles], at=at)
+            case OpinionSubmitted():
+                acting = self.org.acting_as(r.person_id, r.consultee_unit_id, at)
+                if acting is None:
+                    raise DomainError(
+                        "not_authorised_for_unit",
+                        "Người gửi ý kiến không phải người phụ trách hoặc người được ủy quyền của đơn vị được lấy ý kiến.",
+                    )
+                return d.give_opinion(
+                    cid,
+                    consultee_unit_id=r.consultee_unit_id,
+                    given_by=r.person_id,
+                    acting_as=acting,
+                    stance=r.stance,
+                    comments={c.article_id: c.text for c in r.comments},
+                    draft_version=r.draft_version,
+                    at=at,
+                    general_comment=r.general_comment,
+                    attachments=r.attachments,
+                    link_token_id=r.link_token_id,
+                )
+            case PublicCommentSubmitted():
+                return d.record_public_comment(
+                    cid,
+                    text=r.text,
+                    at=at,
+                    article_id=r.article_id,
+                    author_ref=r.author_ref,
+                    channel=r.channel,
+                )
+            case PublicCommentModerationSubmitted():
+                return d.moderate_public_comment(
+                    cid,
+                    comment_id=r.comment_id,
+                    outcome=r.outcome,
+                    moderator_id=r.moderator_id,
+                    at=at,
+                    reason=r.reason,
+                )
+            case ConsultationCloseRequested():
+                return d.close_consultation(cid, at=at, closed_by=r.requested_by)
+            case SynthesisSubmitted():
+                return d.synthesise(
+                    cid, by_unit_id=r.by_unit_id, summary=r.summary, at=at, by_person_id=r.by_person_id
+                )
+            case DispositionSubmitted():
+                return d.record_disposition(
+                    cid,
+                    opinion_id=r.opinion_id,
+                    disposition=r.disposition,
+                    by_unit_id=r.by_unit_id,
+                    at=at,
+                    reason=r.reason,
+                )
+            case IssuanceRequested():
+                return d.request_issuance(
+                    cid, requested_by=r.requested_by, at=at, implementing_unit_ids=r.implementing_unit_ids
+                )
+            case OverrideRequested():
+                if not self.org.holds_role(r.by_person_id, r.role, at):
+                    raise DomainError(
+                        "role_not_held",
+                        "Người đề nghị không giữ chức vụ được phép cho phép ngoại lệ vào thời điểm này.",
+                    )
+                return d.override(
+                    cid,
+                    by_person_id=r.by_person_id,
+                    role=r.role,
+                    reason=r.reason,
+                    at=at,
+                    consultee_unit_ids=r.consultee_unit_ids,
+                )
+            case WithdrawalRequested():
+                return d.withdraw(cid, by_person_id=r.by_person_id, reason=r.reason, at=at)
+        raise DomainError("unsupported_request", f"Loại yêu cầu «{r.event_type}» chưa được hỗ trợ.")
+
+    # -- time ---------------------------------------------------------------------
+    async def tick_all(self) -> int:
+        """Fire due reminders/escalations/closings for every open decision.
+
+        Durable: the aggregate records what fired, so a restart or a second
+        instance never fires twice (the save is version-checked).
+        """
+        fired = 0
+        cursor = self.decisions.collection.find({"status": {"$in": list(OPEN_STATUSES)}}, {"_id": 1})
+        ids = [str(doc["_id"]) async for doc in cursor]
+        for decision_id in ids:
+            now = self.clock.now()
+
+            def decide(current: Stored | None, now: datetime = now) -> Change | None:
+                if current is None:
+                    return None
+                history = facts_from_state(current.state)
+                decision = Decision.replay(history)
+                new = decision.tick(now)
+                if not new:
+                    return None
+                return Change(
+                    state=facts_to_state([*history, *new]),
+                    outbox=[self.emitter.wrap(f) for f in new],
+                    extra=_index_fields(decision),
+                    result=len(new),
+                )
+
+            outcome = await apply(self.decisions, decision_id, None, decide, on_saved=self.on_saved)
+            fired += int(outcome.result or 0)
+        return fired
+
+
+def _index_fields(decision: Decision) -> dict[str, Any]:
+    return {
+        "status": decision.status.value if decision.status else None,
+        "issuer_unit_id": decision.issuer_unit_id,
+        "version_no": decision.version,
+    }
