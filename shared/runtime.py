@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI
@@ -53,6 +53,24 @@ class ServiceRuntime:
         self.relay = OutboxRelay([], self.publish_envelope, poll_seconds=self.settings.relay_poll_seconds)
         self.consumers: list[ReliableConsumer] = []
         self._started = False
+        self._on_start: list[Callable[[], Awaitable[None]]] = []
+        self._on_started: list[Callable[[], Awaitable[None]]] = []
+        self._on_stop: list[Callable[[], Awaitable[None]]] = []
+
+    def on_start(self, fn: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        """Run before consuming starts (load local copies, seed data)."""
+        self._on_start.append(fn)
+        return fn
+
+    def on_started(self, fn: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        """Run once consuming has started (background workers)."""
+        self._on_started.append(fn)
+        return fn
+
+    def on_stop(self, fn: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        """Run first on shutdown (stop background workers)."""
+        self._on_stop.append(fn)
+        return fn
 
     # -- stores -----------------------------------------------------------------
     def store(self, collection: str) -> AggregateStore:
@@ -120,9 +138,13 @@ class ServiceRuntime:
     async def start(self) -> None:
         if self._started:
             return
+        for fn in self._on_start:
+            await fn()
         await self.broker.start()
         self.relay.start()
         self._started = True
+        for fn in self._on_started:
+            await fn()
         log.info("service started", extra={"service": self.name})
 
     async def stop(self) -> None:
@@ -130,6 +152,8 @@ class ServiceRuntime:
         if not self._started:
             return
         self._started = False
+        for fn in self._on_stop:
+            await fn()
         await self.broker.stop()
         await self.relay.stop()
         await self.mongo.close()
