@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from services.tasks.clock import Clock
 from services.tasks.domain.decision import Decision, DecisionStatus
 from services.tasks.domain.errors import DomainError
+from services.tasks.domain.hashchain import ChainEntry, VerificationResult, verify
 from shared.contract.envelope import Envelope, event_class
 from shared.contract.events.decisions import (
     ActingAs,
@@ -41,6 +42,7 @@ from shared.contract.events.decisions import (
     WithdrawalRequested,
 )
 from shared.reliability.emit import Emitter
+from shared.reliability.errors import PermanentError
 from shared.reliability.unit_of_work import Change, apply
 from shared.store import AggregateStore, Stored
 
@@ -70,23 +72,48 @@ class OrgPort(Protocol):
         ...
 
 
-def facts_to_state(facts: Sequence[DecisionFact]) -> dict[str, Any]:
-    return {
-        "events": [
-            {"type": f.event_type, "version": f.event_version, "payload": f.model_dump(mode="json")}
-            for f in facts
-        ]
-    }
+def state_of(decision: Decision) -> dict[str, Any]:
+    """The stored form of a decision: its hash chain, whose entries carry every fact.
+
+    Why the chain *is* the event store: the facts replayed to rebuild the
+    aggregate are exactly the ones the hashes cover, so editing a stored fact
+    is detected by :func:`verify_stored` (tamper-evident history).
+    """
+    return {"chain": [e.to_dict() for e in decision.chain.entries]}
+
+
+def chain_of(state: dict[str, Any]) -> list[ChainEntry]:
+    return [ChainEntry.from_dict(raw) for raw in state.get("chain", [])]
 
 
 def facts_from_state(state: dict[str, Any]) -> list[DecisionFact]:
     out: list[DecisionFact] = []
-    for raw in state.get("events", []):
-        cls = event_class(raw["type"], raw["version"])
-        fact = cls.model_validate(raw["payload"])
+    for entry in chain_of(state):
+        fact = event_class(entry.event_type, entry.event_version).model_validate(dict(entry.payload))
         assert isinstance(fact, DecisionFact)
         out.append(fact)
     return out
+
+
+def verify_stored(state: dict[str, Any]) -> VerificationResult:
+    return verify(chain_of(state))
+
+
+class TamperedHistory(PermanentError):
+    """The stored hash chain does not verify: nothing more is written on top of it."""
+
+
+def load_verified(current: Stored | None) -> Decision:
+    """Replay a stored decision, refusing one whose history was altered (so the
+    evidence is never overwritten by a re-hashed chain)."""
+    if current is None:
+        return Decision()
+    result = verify_stored(current.state)
+    if not result.ok:
+        raise TamperedHistory(
+            f"decision {current.id}: {result.reason_code} at entry {result.first_broken_seq}: {result.message_vi}"
+        )
+    return Decision.replay(facts_from_state(current.state))
 
 
 class DecisionService:
@@ -117,8 +144,7 @@ class DecisionService:
         rejection: list[DomainError] = []
 
         def decide(current: Stored | None) -> Change | None:
-            history = facts_from_state(current.state) if current else []
-            decision = Decision.replay(history)
+            decision = load_verified(current)
             try:
                 new = self._dispatch(decision, request, exists=current is not None)
             except DomainError as exc:
@@ -127,7 +153,7 @@ class DecisionService:
             if not new:
                 return None
             return Change(
-                state=facts_to_state([*history, *new]),
+                state=state_of(decision),
                 outbox=[self.emitter.wrap(f, env) for f in new],
                 extra=_index_fields(decision),
             )
@@ -280,13 +306,18 @@ class DecisionService:
             def decide(current: Stored | None, now: datetime = now) -> Change | None:
                 if current is None:
                     return None
-                history = facts_from_state(current.state)
-                decision = Decision.replay(history)
+                try:
+                    decision = load_verified(current)
+                except TamperedHistory:
+                    log.error(
+                        "decision history does not verify; timers skipped", extra={"decision_id": current.id}
+                    )
+                    return None
                 new = decision.tick(now)
                 if not new:
                     return None
                 return Change(
-                    state=facts_to_state([*history, *new]),
+                    state=state_of(decision),
                     outbox=[self.emitter.wrap(f) for f in new],
                     extra=_index_fields(decision),
                     result=len(new),

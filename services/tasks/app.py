@@ -1,0 +1,191 @@
+"""The tasks service process: consumers, durable timers and a small HTTP API.
+
+Kafka in: org.events (local copy of the registry and policy) and
+tasks.decision-requests (agency systems, notify's opinion pages).
+Kafka out (through the outbox): tasks.decisions.
+HTTP: decision state, its history and hash-chain verification; in demo mode an
+operator can move the clock forward to rehearse deadlines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+from typing import Any
+
+from fastapi import FastAPI, HTTPException
+from pydantic import Field
+
+from services.org.replica import OrgReplica
+from services.tasks.clock import Clock
+from services.tasks.contract import DESCRIPTION
+from services.tasks.decisions import DecisionService, facts_from_state, verify_stored
+from services.tasks.org_port import ReplicaOrgPort
+from shared.contract import topics
+from shared.contract.envelope import Envelope, Event
+from shared.contract.events.decisions import DECISION_REQUEST_TYPES, DecisionRequest
+from shared.contract.events.org import ORG_EVENT_TYPES
+from shared.runtime import ServiceRuntime
+from shared.settings import CommonSettings
+
+log = logging.getLogger("tasks.app")
+
+
+class TasksSettings(CommonSettings):
+    tick_seconds: float = Field(default=30.0, gt=0, alias="TICK_SECONDS", description="timer scan period")
+    demo_mode: bool = Field(default=False, alias="DEMO_MODE", description="allow moving the clock forward")
+    group_suffix: str = Field(default="", alias="GROUP_SUFFIX", description="consumer group suffix (tests)")
+
+
+def _not_found(decision_id: str) -> HTTPException:
+    return HTTPException(
+        404,
+        detail={"code": "unknown_decision", "message": f"Không tìm thấy dự thảo văn bản mã «{decision_id}»."},
+    )
+
+
+def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntime]:
+    settings = settings or TasksSettings()
+    runtime = ServiceRuntime("tasks", settings)
+    clock = Clock(adjustable=settings.demo_mode)
+    replica = OrgReplica(runtime.db["org_events"])
+    decisions_store = runtime.store("decisions")
+    service = DecisionService(
+        decisions=decisions_store,
+        rejections=runtime.store("rejections"),
+        emitter=runtime.emitter,
+        org=ReplicaOrgPort(replica),
+        clock=clock,
+        on_saved=runtime.relay.wake,
+    )
+
+    async def on_request(env: Envelope, event: Event) -> None:
+        assert isinstance(event, DecisionRequest)
+        await service.handle(env, event)
+
+    group = f"tasks{settings.group_suffix}"
+    runtime.subscribe(
+        topics.ORG_EVENTS, {t.event_type: replica.on_event for t in ORG_EVENT_TYPES}, group=group
+    )
+    runtime.subscribe(
+        topics.DECISION_REQUESTS, {t.event_type: on_request for t in DECISION_REQUEST_TYPES}, group=group
+    )
+
+    timer: dict[str, asyncio.Task[None]] = {}
+
+    async def timer_loop() -> None:
+        while True:
+            try:
+                fired = await service.tick_all()
+                if fired:
+                    log.info("timers fired", extra={"facts": fired})
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("timer pass failed; will retry")
+            await asyncio.sleep(settings.tick_seconds)
+
+    @runtime.on_start
+    async def load_replica() -> None:
+        await replica.load()
+        await decisions_store.collection.create_index("status")
+
+    @runtime.on_started
+    async def start_timers() -> None:
+        timer["task"] = asyncio.create_task(timer_loop(), name="decision-timers")
+
+    @runtime.on_stop
+    async def stop_timers() -> None:
+        task = timer.pop("task", None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = FastAPI(
+        title="Tasks — quy trình lấy ý kiến",
+        description=DESCRIPTION,
+        version="1.0.0",
+        lifespan=runtime.lifespan,
+    )
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        return {**runtime.health(), "org_events": replica.count, "now": clock.now().isoformat()}
+
+    @app.get("/api/decisions/{decision_id}")
+    async def get_decision(decision_id: str) -> dict[str, Any]:
+        d = await service.get(decision_id)
+        if d is None:
+            raise _not_found(decision_id)
+        return {
+            "decision_id": d.decision_id,
+            "status": d.status.value if d.status else None,
+            "title": d.title,
+            "issuer_unit_id": d.issuer_unit_id,
+            "version": d.version,
+            "consultees": [
+                {
+                    "unit_id": c.unit_id,
+                    "name": c.name_vi,
+                    "kind": c.kind,
+                    "deadline": c.deadline.isoformat(),
+                    "has_valid_opinion": d.has_valid_opinion(c.unit_id),
+                    "opinion_id": c.opinion_id,
+                }
+                for c in d.consultees.values()
+            ],
+            "issuance_blockers": [b.model_dump() for b in d.issuance_blockers()],
+            "chain_head": d.chain.head,
+        }
+
+    @app.get("/api/decisions/{decision_id}/history")
+    async def history(decision_id: str) -> list[dict[str, Any]]:
+        stored = await decisions_store.load(decision_id)
+        if stored is None:
+            raise _not_found(decision_id)
+        return [{"type": f.event_type, **f.model_dump(mode="json")} for f in facts_from_state(stored.state)]
+
+    @app.get("/api/decisions/{decision_id}/verify")
+    async def verify(decision_id: str) -> dict[str, Any]:
+        """Recompute the decision's hash chain; says where it breaks if anything was altered."""
+        stored = await decisions_store.load(decision_id)
+        if stored is None:
+            raise _not_found(decision_id)
+        r = verify_stored(stored.state)
+        return {
+            "ok": r.ok,
+            "checked": r.checked,
+            "head_hash": r.head_hash,
+            "first_broken_seq": r.first_broken_seq,
+            "reason_code": r.reason_code,
+            "message": r.message_vi or "Chuỗi lịch sử toàn vẹn.",
+        }
+
+    @app.post("/admin/clock/advance")
+    async def advance_clock(days: float = 0, hours: float = 0) -> dict[str, Any]:
+        """Demo only: move the service clock forward, then run the timers at once."""
+        try:
+            now = clock.advance(timedelta(days=days, hours=hours))
+        except PermissionError as exc:
+            raise HTTPException(
+                403,
+                detail={
+                    "code": "clock_locked",
+                    "message": "Chỉ được chỉnh đồng hồ ở chế độ trình diễn (DEMO_MODE=1).",
+                },
+            ) from exc
+        except ValueError as exc:
+            raise HTTPException(
+                422, detail={"code": "clock_backwards", "message": "Đồng hồ chỉ được chỉnh tiến."}
+            ) from exc
+        fired = await service.tick_all()
+        return {"now": now.isoformat(), "fired": fired}
+
+    app.state.service = service
+    app.state.runtime = runtime
+    app.state.replica = replica
+    app.state.clock = clock
+    return app, runtime

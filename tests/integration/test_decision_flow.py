@@ -1,0 +1,281 @@
+"""The issuance gate end to end: real org and tasks processes, real Kafka and store.
+
+An agency system drafts a decision of the Kiên Giang provincial People's
+Committee touching people's rights; the consultees come from the org policy.
+Issuance is refused — naming exactly who is missing — until every consultee
+has given an opinion, the consultation is closed and the board has synthesised;
+duplicate and racing requests change nothing; an unknown issuer is refused
+with a Vietnamese reason; the decision's hash chain verifies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from shared.contract.envelope import Envelope, Event
+from shared.contract.events.decisions import (
+    ActingAs,
+    Article,
+    ArticleComment,
+    ConsultationCloseRequested,
+    DecisionFlag,
+    DocType,
+    DraftSubmitted,
+    IssuanceRequested,
+    OpinionSubmitted,
+    Stance,
+    SynthesisSubmitted,
+)
+from shared.settings import CommonSettings
+from tests.integration.conftest import RUN_ID
+from tests.integration.helpers import wait_for
+from tests.integration.services import Proc, run_services
+
+pytestmark = pytest.mark.integration
+
+KG_CONSULTEES = {
+    "kg.bdv",
+    "kg.mttq",
+    "kg.cong_doan",
+    "kg.doan_thanh_nien",
+    "kg.hoi_ccb",
+    "kg.hoi_lhpn",
+    "kg.hoi_nong_dan",
+}
+
+
+@pytest.fixture(scope="module")
+def services(settings: CommonSettings) -> Iterator[dict[str, Proc]]:
+    env = {
+        "DB_PREFIX": f"it_flow_{RUN_ID}",
+        "GROUP_SUFFIX": f"-it-{RUN_ID}",
+        "DEMO_MODE": "1",
+        "TICK_SECONDS": "0.5",
+    }
+    with run_services(["org", "tasks"], env) as procs:
+        yield procs
+
+
+@pytest.fixture
+async def producer(settings: CommonSettings) -> AsyncIterator[AIOKafkaProducer]:
+    p = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True)
+    await p.start()
+    yield p
+    await p.stop()
+
+
+async def send(producer: AIOKafkaProducer, event: Event) -> Envelope:
+    env = Envelope.wrap(event, source="agency-test")
+    await producer.send_and_wait(env.topic, env.to_bytes(), key=env.subject.encode())
+    return env
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def get_json(url: str) -> Any:
+    async with httpx.AsyncClient(timeout=5) as c:
+        r = await c.get(url)
+        return r.json() if r.status_code == 200 else None
+
+
+async def history(tasks: Proc, decision_id: str) -> list[dict[str, Any]]:
+    return await get_json(f"{tasks.url}/api/decisions/{decision_id}/history") or []
+
+
+async def wait_fact(tasks: Proc, decision_id: str, fact_type: str, count: int = 1) -> list[dict[str, Any]]:
+    async def found() -> list[dict[str, Any]] | None:
+        facts = [f for f in await history(tasks, decision_id) if f["type"] == fact_type]
+        return facts if len(facts) >= count else None
+
+    result: list[dict[str, Any]] = await wait_for(
+        found, within=60, what=f"{fact_type} x{count} on {decision_id}"
+    )
+    return result
+
+
+async def in_charge(org: Proc, unit_id: str) -> str:
+    data = await get_json(f"{org.url}/api/units/{unit_id}/in-charge")
+    assert data and data["person_id"], f"no person in charge of {unit_id}"
+    return str(data["person_id"])
+
+
+def opinion(
+    decision_id: str, unit_id: str, person_id: str, request_id: str | None = None
+) -> OpinionSubmitted:
+    return OpinionSubmitted(
+        request_id=request_id or f"op-{uuid.uuid4().hex}",
+        decision_id=decision_id,
+        submitted_at=now(),
+        link_token_id=f"tok-{unit_id}",
+        consultee_unit_id=unit_id,
+        person_id=person_id,
+        acting_as=ActingAs.HOLDER,
+        stance=Stance.AGREE_WITH_AMENDMENTS,
+        comments=(ArticleComment(article_id="d1", text="Đề nghị làm rõ mức hỗ trợ tái định cư."),),
+        draft_version=1,
+    )
+
+
+async def test_issuance_is_refused_until_the_rule_is_met(
+    services: dict[str, Proc], producer: AIOKafkaProducer
+) -> None:
+    org, tasks = services["org"], services["tasks"]
+    await wait_for(lambda: _replica_ready(tasks), within=60, what="tasks replica of the org registry")
+    did = f"kg-qd-{RUN_ID}-{uuid.uuid4().hex[:6]}"
+    await send(
+        producer,
+        DraftSubmitted(
+            request_id=f"draft-{did}",
+            decision_id=did,
+            submitted_at=now(),
+            issuer_unit_id="kg.ubnd",
+            submitted_by="agency:ubnd-kg",
+            doc_type=DocType.DECISION,
+            title="Quyết định về bồi thường, hỗ trợ tái định cư dự án mở rộng cảng Rạch Giá",
+            flags=(DecisionFlag.AFFECTS_PEOPLE_RIGHTS,),
+            articles=(
+                Article(article_id="d1", text="Mức hỗ trợ."),
+                Article(article_id="d2", text="Thời hạn bàn giao."),
+            ),
+        ),
+    )
+    requested = await wait_fact(tasks, did, "decision.consultation_requested")
+    consultees = {c["unit_id"] for c in requested[0]["requirement"]["consultees"]}
+    assert consultees == KG_CONSULTEES  # from the policy, not from the drafter
+    assert "357-QĐ/TU" in " ".join(requested[0]["requirement"]["citations"])
+
+    await send(
+        producer,
+        IssuanceRequested(
+            request_id=f"iss1-{did}", decision_id=did, submitted_at=now(), requested_by="agency"
+        ),
+    )
+    refused = await wait_fact(tasks, did, "decision.issuance_refused")
+    assert set(refused[0]["missing_consultee_unit_ids"]) == KG_CONSULTEES
+
+    people = {u: await in_charge(org, u) for u in sorted(KG_CONSULTEES)}
+    first_six = sorted(KG_CONSULTEES - {"kg.hoi_nong_dan"})
+    for unit in first_six:
+        op = opinion(did, unit, people[unit])
+        await send(producer, op)
+        await send(producer, op)  # duplicate delivery
+    await wait_fact(tasks, did, "decision.opinion_recorded", count=6)
+
+    await send(
+        producer,
+        IssuanceRequested(
+            request_id=f"iss2-{did}", decision_id=did, submitted_at=now(), requested_by="agency"
+        ),
+    )
+    refused = await wait_fact(tasks, did, "decision.issuance_refused", count=2)
+    assert refused[1]["missing_consultee_unit_ids"] == ["kg.hoi_nong_dan"]  # exactly the one missing
+    assert any("Hội Nông dân" in m["message_vi"] for m in refused[1]["missing"])
+
+    await send(producer, opinion(did, "kg.hoi_nong_dan", people["kg.hoi_nong_dan"]))
+    await wait_fact(tasks, did, "decision.opinion_recorded", count=7)
+    await send(
+        producer,
+        ConsultationCloseRequested(
+            request_id=f"close-{did}", decision_id=did, submitted_at=now(), requested_by="agency"
+        ),
+    )
+    await wait_fact(tasks, did, "decision.consultation_closed")
+    bdv_head = people["kg.bdv"]
+    await send(
+        producer,
+        SynthesisSubmitted(
+            request_id=f"syn-{did}",
+            decision_id=did,
+            submitted_at=now(),
+            by_unit_id="kg.bdv",
+            by_person_id=bdv_head,
+            summary="Các cơ quan, đoàn thể nhất trí; đề nghị làm rõ mức hỗ trợ tái định cư.",
+        ),
+    )
+    await wait_fact(tasks, did, "decision.synthesised")
+    # two racing issuance requests: one issues, the other is refused by the state machine, never a double issue
+    await asyncio.gather(
+        send(
+            producer,
+            IssuanceRequested(
+                request_id=f"iss3-{did}", decision_id=did, submitted_at=now(), requested_by="a"
+            ),
+        ),
+        send(
+            producer,
+            IssuanceRequested(
+                request_id=f"iss4-{did}", decision_id=did, submitted_at=now(), requested_by="b"
+            ),
+        ),
+    )
+    issued = await wait_fact(tasks, did, "decision.issued")
+    await asyncio.sleep(1.5)
+    facts = await history(tasks, did)
+    assert [f["type"] for f in facts].count("decision.issued") == 1
+    assert [f["type"] for f in facts].count("decision.opinion_recorded") == 7  # duplicates ignored
+    assert issued[0]["with_exception"] is False
+    assert any(f["type"] == "decision.coordination_tasks_created" for f in facts)
+
+    verdict = await get_json(f"{tasks.url}/api/decisions/{did}/verify")
+    assert verdict["ok"] is True and verdict["checked"] == len(facts)
+
+
+async def test_unknown_issuer_is_refused_in_vietnamese(
+    services: dict[str, Proc], producer: AIOKafkaProducer, settings: CommonSettings
+) -> None:
+    tasks = services["tasks"]
+    await wait_for(lambda: _replica_ready(tasks), within=60, what="replica")
+    did = f"bad-{RUN_ID}-{uuid.uuid4().hex[:6]}"
+    await send(
+        producer,
+        DraftSubmitted(
+            request_id=f"draft-{did}",
+            decision_id=did,
+            submitted_at=now(),
+            issuer_unit_id="kg.khong_ton_tai",
+            submitted_by="agency",
+            doc_type=DocType.DECISION,
+            title="Thử",
+            flags=(DecisionFlag.AFFECTS_PEOPLE_RIGHTS,),
+            articles=(Article(article_id="d1", text="x"),),
+        ),
+    )
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(
+        "tasks.decisions", bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+
+        async def rejected() -> dict[str, Any] | None:
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                for r in records:
+                    env = Envelope.from_bytes(r.value)
+                    if env.subject == did and env.type == "decision.request_rejected":
+                        return env.payload
+            return None
+
+        payload = await wait_for(rejected, within=60, what="request_rejected")
+    finally:
+        await consumer.stop()
+    assert payload["request_id"] == f"draft-{did}"
+    assert payload["code"] in {"unknown_unit", "unknown_reference"}
+    assert "kg.khong_ton_tai" in payload["message_vi"]
+    assert await get_json(f"{tasks.url}/api/decisions/{did}") is None  # nothing stored
+
+
+async def _replica_ready(tasks: Proc) -> bool:
+    health = await get_json(f"{tasks.url}/health")
+    return bool(health and health["org_events"] >= 280)
