@@ -56,7 +56,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 async def main(n: int, keys: int) -> None:
-    settings = CommonSettings(DB_PREFIX=f"bench_{RUN}")  # type: ignore[call-arg]
+    settings = CommonSettings(DB_PREFIX=f"bench_{RUN}")
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     await admin.create_topics(
