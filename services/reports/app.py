@@ -1,0 +1,70 @@
+"""Wiring of the reports service: runtime, consumers, read-model stores, HTTP.
+
+Consumes ``tasks.decisions`` (decision facts and refused requests → decision views),
+``org.events`` (a local registry copy, for names) and every dead-letter topic (raw bytes →
+the console's dead-letter list). Publishes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from faststream.middlewares import AckPolicy
+
+from services.org.replica import OrgReplica
+from services.reports.handlers import ReportsHandlers
+from services.reports.names import OrgNames
+from services.reports.settings import ReportsSettings
+from services.reports.store import ReportsStore
+from services.reports.web import make_router
+from shared.contract import topics
+from shared.runtime import ServiceRuntime
+
+NAME = "reports"
+
+
+def build(settings: ReportsSettings | None = None) -> tuple[FastAPI, ServiceRuntime]:
+    settings = settings or ReportsSettings()
+    runtime = ServiceRuntime(NAME, settings)
+    store = ReportsStore(runtime.db, inbox_size=settings.inbox_size)
+    replica = OrgReplica(runtime.db["org_events"])
+    handlers = ReportsHandlers(store, replica, retry_max_seconds=settings.retry_max_seconds)
+    group = f"{NAME}{settings.group_suffix}"
+
+    runtime.subscribe(topics.DECISION_EVENTS, handlers.decision_handlers(), group=group)
+    runtime.subscribe(topics.ORG_EVENTS, handlers.org_handlers(), group=group)
+    # Dead letters are not envelopes: one raw subscriber over all the .dlq topics.
+    runtime.broker.subscriber(
+        *(topics.dead_letter(t) for t in topics.ALL),
+        group_id=f"{NAME}-dlq{settings.group_suffix}",
+        ack_policy=AckPolicy.ACK,
+        auto_offset_reset="earliest",
+        title=f"{NAME}:dead-letters",
+    )(handlers.on_dead_letter)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The registry copy and indexes must be ready before the consumers start:
+        # an org event applied before ``load`` would be applied twice.
+        await store.ensure_indexes()
+        await replica.load()
+        async with runtime.lifespan(app):
+            yield
+
+    app = FastAPI(
+        title="Báo cáo và giám sát – Hệ thống phối hợp công tác dân vận",
+        lifespan=lifespan,
+    )
+
+    @app.get("/health", tags=["ops"])
+    async def health() -> JSONResponse:
+        body = runtime.health()
+        body["org_events"] = replica.count
+        body["dead_letters_recorded"] = handlers.dead_letters_seen
+        return JSONResponse(body, status_code=200)
+
+    app.include_router(make_router(store, OrgNames(replica), list_limit=settings.list_limit))
+    return app, runtime

@@ -1,0 +1,203 @@
+"""HTTP side of the reports service: a JSON API and the operators' console.
+
+Why server-rendered pages without JavaScript: operators open the console from office PCs
+and phones behind proxies; plain HTML with inline CSS loads everywhere, is readable by
+screen readers (captions, ``th scope``, landmarks) and cannot break on a script error.
+Everything people read is Vietnamese. The JSON API serves the same read models for other
+tools; the Markdown report is the document sent up under the reporting regime.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import HTMLResponse, PlainTextResponse
+
+from services.reports.domain.compliance import ComplianceReport, compliance
+from services.reports.domain.decision_view import (
+    CONSULTEE_STATUS_VI,
+    STANCE_VI,
+    STATUS_VI,
+    DecisionStatus,
+    DecisionView,
+    role_vi,
+)
+from services.reports.domain.periods import (
+    InvalidPeriod,
+    Period,
+    PeriodKind,
+    format_vn,
+    parse_period,
+    period_of,
+)
+from services.reports.domain.report_text import percent_vi, render_markdown
+from services.reports.names import OrgNames
+from services.reports.store import ReportsStore
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+
+HEADERS: Mapping[str, str] = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'",
+}
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["vn"] = format_vn
+    env.filters["pct"] = percent_vi
+    env.filters["role"] = role_vi
+    env.globals.update(STATUS_VI=STATUS_VI, CONSULTEE_STATUS_VI=CONSULTEE_STATUS_VI, STANCE_VI=STANCE_VI)
+    return env
+
+
+def _period(code: str | None, now: datetime) -> Period:
+    if not code:
+        return period_of(now, PeriodKind.QUARTER)
+    try:
+        return parse_period(code)
+    except InvalidPeriod as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from exc
+
+
+def _summary(v: DecisionView, names: OrgNames) -> dict[str, Any]:
+    return {
+        "decision_id": v.decision_id,
+        "title": v.title,
+        "issuer_unit_id": v.issuer_unit_id,
+        "issuer_name": names.unit(v.issuer_unit_id, v.drafted_at) if v.issuer_unit_id else None,
+        "status": v.status.value,
+        "status_vi": v.status_vi,
+        "draft_version": v.draft_version,
+        "deadline": v.deadline,
+        "issued_at": v.issued_at,
+        "with_exception": v.with_exception,
+        "has_exception": v.has_exception,
+        "refusals": len(v.refusals),
+        "overrides": len(v.overrides),
+        "consultees": {
+            s: sum(1 for c in v.consultees if c.status.value == s)
+            for s in {c.status.value for c in v.consultees}
+        },
+        "last_event_at": v.last_event_at,
+    }
+
+
+def make_router(store: ReportsStore, names: OrgNames, *, list_limit: int = 200) -> APIRouter:
+    router = APIRouter()
+    env = _env()
+
+    def page(template: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
+        html = env.get_template(template).render(unit=names.unit, person=names.person, **ctx)
+        return HTMLResponse(html, status_code=status_code, headers=dict(HEADERS))
+
+    async def report_for(period: Period, unit: str | None) -> ComplianceReport:
+        views = await store.all_views(unit_id=unit or None)
+        return compliance(views, period, unit_id=unit or None, unit_name=names.unit)
+
+    # -- JSON API -----------------------------------------------------------------
+    @router.get("/api/decisions", tags=["api"])
+    async def api_decisions(
+        unit: str | None = None, status: DecisionStatus | None = None, limit: int = Query(100, ge=1, le=1000)
+    ) -> dict[str, Any]:
+        views = await store.recent(unit_id=unit, status=status.value if status else None, limit=limit)
+        items = [_summary(v, names) for v in views]
+        return {"count": len(items), "items": items}
+
+    @router.get("/api/decisions/{decision_id}", tags=["api"])
+    async def api_decision(decision_id: str) -> dict[str, Any]:
+        view = await store.get(decision_id)
+        if view is None:
+            raise HTTPException(status_code=404, detail=f"Không tìm thấy văn bản mã «{decision_id}».")
+        out = view.model_dump(mode="json")
+        out["status_vi"] = view.status_vi
+        out["issuer_name"] = names.unit(view.issuer_unit_id, view.drafted_at) if view.issuer_unit_id else None
+        return out
+
+    @router.get("/api/compliance", tags=["api"])
+    async def api_compliance(period: str | None = None, unit: str | None = None) -> dict[str, Any]:
+        p = _period(period, datetime.now(UTC))
+        report = await report_for(p, unit)
+        out = report.model_dump(mode="json")
+        out["total"]["full_rate"] = report.total.full_rate
+        out["total"]["on_time_rate"] = report.total.on_time_rate
+        return out
+
+    @router.get("/api/dead-letters", tags=["api"])
+    async def api_dead_letters(
+        topic: str | None = None, limit: int = Query(200, ge=1, le=2000)
+    ) -> dict[str, Any]:
+        items = await store.dead_letters(topic=topic, limit=limit)
+        return {"count": len(items), "items": [d.model_dump(mode="json") for d in items]}
+
+    # -- console ------------------------------------------------------------------
+    @router.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def overview() -> HTMLResponse:
+        views = await store.recent(limit=list_limit)
+        by_status: dict[DecisionStatus, list[DecisionView]] = {}
+        for v in views:
+            by_status.setdefault(v.status, []).append(v)
+        ordered = [(s, by_status[s]) for s in DecisionStatus if s in by_status]
+        exceptions = [(v, o) for v in views for o in v.overrides]
+        exceptions.sort(key=lambda vo: vo[1].at, reverse=True)
+        refusals = [(v, r) for v in views for r in v.refusals]
+        refusals.sort(key=lambda vr: vr[1].at, reverse=True)
+        dead = await store.dead_letters(limit=50)
+        counts = await store.status_counts()
+        return page(
+            "overview.html",
+            total=sum(counts.values()),
+            counts={s: counts.get(s.value, 0) for s in DecisionStatus if counts.get(s.value)},
+            by_status=ordered,
+            exceptions=exceptions,
+            refusals=refusals,
+            dead=dead,
+            dead_total=await store.dead_letter_count(),
+            shown=len(views),
+            now=datetime.now(UTC),
+        )
+
+    @router.get("/decisions/{decision_id}", response_class=HTMLResponse, include_in_schema=False)
+    async def decision_page(decision_id: str) -> HTMLResponse:
+        view = await store.get(decision_id)
+        if view is None:
+            return page("not_found.html", status_code=404, decision_id=decision_id)
+        return page("decision.html", d=view)
+
+    @router.get("/compliance", response_class=HTMLResponse, include_in_schema=False)
+    async def compliance_page(period: str | None = None, unit: str | None = None) -> HTMLResponse:
+        now = datetime.now(UTC)
+        try:
+            p = parse_period(period) if period else period_of(now, PeriodKind.QUARTER)
+        except InvalidPeriod as exc:
+            return page("error.html", status_code=400, message=str(exc))
+        report = await report_for(p, unit)
+        quick = [period_of(now, k) for k in PeriodKind]
+        return page("compliance.html", r=report, p=p, unit_id=unit or "", quick=quick)
+
+    @router.get("/reports/compliance.md", response_class=PlainTextResponse, tags=["reports"])
+    async def compliance_md(period: str | None = None, unit: str | None = None) -> PlainTextResponse:
+        now = datetime.now(UTC)
+        p = _period(period, now)
+        report = await report_for(p, unit)
+        text = render_markdown(report, generated_at=now, unit_name=names.unit, person_name=names.person)
+        return PlainTextResponse(
+            text,
+            media_type="text/markdown; charset=utf-8",
+            headers={**HEADERS, "Content-Disposition": f'inline; filename="bao-cao-lay-y-kien-{p.code}.md"'},
+        )
+
+    return router
