@@ -23,6 +23,7 @@ from services.tasks.clock import Clock
 from services.tasks.contract import DESCRIPTION
 from services.tasks.decisions import DecisionService, facts_from_state, verify_stored
 from services.tasks.org_port import ReplicaOrgPort
+from services.tasks.workflows.service import register as register_workflows
 from shared.contract import topics
 from shared.contract.envelope import Envelope, Event
 from shared.contract.events.decisions import DECISION_REQUEST_TYPES, DecisionRequest
@@ -72,13 +73,14 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
     runtime.subscribe(
         topics.DECISION_REQUESTS, {t.event_type: on_request for t in DECISION_REQUEST_TYPES}, group=group
     )
+    workflows = register_workflows(runtime, clock, replica, group=group)
 
     timer: dict[str, asyncio.Task[None]] = {}
 
     async def timer_loop() -> None:
         while True:
             try:
-                fired = await service.tick_all()
+                fired = await service.tick_all() + await workflows.tick_all()
                 if fired:
                     log.info("timers fired", extra={"facts": fired})
             except asyncio.CancelledError:
@@ -181,9 +183,10 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
             raise HTTPException(
                 422, detail={"code": "clock_backwards", "message": "Đồng hồ chỉ được chỉnh tiến."}
             ) from exc
-        fired = await service.tick_all()
+        fired = await service.tick_all() + await workflows.tick_all()
         return {"now": now.isoformat(), "fired": fired}
 
+    app.include_router(workflows.router)
     app.state.service = service
     app.state.runtime = runtime
     app.state.replica = replica
