@@ -98,7 +98,7 @@ async def wait_fact(tasks: Proc, decision_id: str, fact_type: str, count: int = 
         return facts if len(facts) >= count else None
 
     result: list[dict[str, Any]] = await wait_for(
-        found, within=60, what=f"{fact_type} x{count} on {decision_id}"
+        found, within=180, what=f"{fact_type} x{count} on {decision_id}"
     )
     return result
 
@@ -130,7 +130,7 @@ async def test_issuance_is_refused_until_the_rule_is_met(
     services: dict[str, Proc], producer: AIOKafkaProducer
 ) -> None:
     org, tasks = services["org"], services["tasks"]
-    await wait_for(lambda: _replica_ready(tasks), within=60, what="tasks replica of the org registry")
+    await wait_for(lambda: _replica_ready(tasks), within=180, what="tasks replica of the org registry")
     did = f"kg-qd-{RUN_ID}-{uuid.uuid4().hex[:6]}"
     await send(
         producer,
@@ -234,7 +234,7 @@ async def test_unknown_issuer_is_refused_in_vietnamese(
     services: dict[str, Proc], producer: AIOKafkaProducer, settings: CommonSettings
 ) -> None:
     tasks = services["tasks"]
-    await wait_for(lambda: _replica_ready(tasks), within=60, what="replica")
+    await wait_for(lambda: _replica_ready(tasks), within=180, what="replica")
     did = f"bad-{RUN_ID}-{uuid.uuid4().hex[:6]}"
     await send(
         producer,
@@ -267,7 +267,7 @@ async def test_unknown_issuer_is_refused_in_vietnamese(
                         return env.payload
             return None
 
-        payload = await wait_for(rejected, within=60, what="request_rejected")
+        payload = await wait_for(rejected, within=180, what="request_rejected")
     finally:
         await consumer.stop()
     assert payload["request_id"] == f"draft-{did}"

@@ -32,7 +32,11 @@ UNITS = tuple(c.unit_id for c in CONSULTEES)
 ISSUER = "ubnd-tinh"
 PARTY = "tinh-uy"
 AUTHORISED_ROLE = "party_secretary"
-ARTICLES = (("d1", "Điều 1. Phạm vi điều chỉnh"), ("d2", "Điều 2. Đối tượng áp dụng"), ("d3", "Điều 3. Hiệu lực"))
+ARTICLES = (
+    ("d1", "Điều 1. Phạm vi điều chỉnh"),
+    ("d2", "Điều 2. Đối tượng áp dụng"),
+    ("d3", "Điều 3. Hiệu lực"),
+)
 
 
 def requirement(**overrides: Any) -> ConsultationRequirement:

@@ -110,7 +110,9 @@ def test_main_line_reaches_issued_with_coordination_tasks() -> None:
 
 def test_implementing_units_get_tasks() -> None:
     d = synthesised()
-    events = d.request_issuance("iss", requested_by="p", at=LATER, implementing_unit_ids=("so-tnmt", "ubnd-huyen"))
+    events = d.request_issuance(
+        "iss", requested_by="p", at=LATER, implementing_unit_ids=("so-tnmt", "ubnd-huyen")
+    )
     tasks = events[1]
     assert isinstance(tasks, CoordinationTasksCreated)
     assert {t.assignee_unit_id for t in tasks.tasks} == {"so-tnmt", "ubnd-huyen"}
@@ -132,7 +134,9 @@ def build(status: DecisionStatus) -> Decision:
     if status is S.REVISED:
         d = consulting(public_requirement())
         all_opinions(d)
-        d.revise("rev", articles=(*ARTICLES[:2], ("d3", "Điều 3. Hiệu lực từ 1/7")), at=T0 + timedelta(hours=2))
+        d.revise(
+            "rev", articles=(*ARTICLES[:2], ("d3", "Điều 3. Hiệu lực từ 1/7")), at=T0 + timedelta(hours=2)
+        )
         return d
     if status is S.CONSULTATION_CLOSED:
         d = consulting(public_requirement())
@@ -224,8 +228,14 @@ def test_draft_twice_refused() -> None:
     d = drafted()
     refused(
         lambda: d.draft(
-            "other", decision_id="qd-1", issuer_unit_id=ISSUER, doc_type=DocType.PLAN, title="t", flags=(),
-            articles=ARTICLES, at=T0,
+            "other",
+            decision_id="qd-1",
+            issuer_unit_id=ISSUER,
+            doc_type=DocType.PLAN,
+            title="t",
+            flags=(),
+            articles=ARTICLES,
+            at=T0,
         ),
         "already_drafted",
         d,
@@ -234,14 +244,24 @@ def test_draft_twice_refused() -> None:
 
 @pytest.mark.parametrize(
     ("articles", "code"),
-    [((), "articles_required"), ((("a", "x"), ("a", "y")), "duplicate_article"), (((" ", "x"),), "article_id_required")],
+    [
+        ((), "articles_required"),
+        ((("a", "x"), ("a", "y")), "duplicate_article"),
+        (((" ", "x"),), "article_id_required"),
+    ],
 )
 def test_draft_validation(articles: tuple[tuple[str, str], ...], code: str) -> None:
     d = Decision()
     refused(
         lambda: d.draft(
-            "c", decision_id="qd", issuer_unit_id=ISSUER, doc_type=DocType.DECISION, title="t", flags=(),
-            articles=articles, at=T0,
+            "c",
+            decision_id="qd",
+            issuer_unit_id=ISSUER,
+            doc_type=DocType.DECISION,
+            title="t",
+            flags=(),
+            articles=articles,
+            at=T0,
         ),
         code,
         d,
@@ -262,9 +282,13 @@ def test_every_command_is_idempotent_by_command_id() -> None:
         lambda: d.record_disposition(
             "disp-1", opinion_id="qd-1:op:1", disposition=Disposition.ACCEPTED, by_unit_id=ISSUER, at=T0
         ),
-        lambda: d.revise("rev-1", articles=(("d1", "mới"), *ARTICLES[1:]), at=T0, reconsultation_deadline=LATER),
+        lambda: d.revise(
+            "rev-1", articles=(("d1", "mới"), *ARTICLES[1:]), at=T0, reconsultation_deadline=LATER
+        ),
         lambda: d.request_issuance("iss-1", requested_by="p", at=T0),
-        lambda: d.override("ov-1", by_person_id="p", role=AUTHORISED_ROLE, reason="Khẩn", at=T0, consultee_unit_ids=(WOMEN,)),
+        lambda: d.override(
+            "ov-1", by_person_id="p", role=AUTHORISED_ROLE, reason="Khẩn", at=T0, consultee_unit_ids=(WOMEN,)
+        ),
         lambda: d.close_consultation("close-1", at=LATER + timedelta(days=1)),
         lambda: d.withdraw("wd-1", by_person_id="p", reason="Rút", at=LATER),
     ]
@@ -336,8 +360,12 @@ def test_refusal_for_outdated_opinion_explains_re_give() -> None:
     d = consulting()
     all_opinions(d)
     give(d, FRONT, comments={"d2": "sửa"}, stance=Stance.AGREE_WITH_AMENDMENTS)
-    d.revise("rev", articles=(ARTICLES[0], ("d2", "Điều 2 mới"), ARTICLES[2]), at=T0 + timedelta(hours=3),
-             reconsultation_deadline=LATER)
+    d.revise(
+        "rev",
+        articles=(ARTICLES[0], ("d2", "Điều 2 mới"), ARTICLES[2]),
+        at=T0 + timedelta(hours=3),
+        reconsultation_deadline=LATER,
+    )
     (refusal,) = d.request_issuance("iss", requested_by="p", at=T0 + timedelta(hours=4))
     assert isinstance(refusal, IssuanceRefused)
     assert refusal.missing_consultee_unit_ids == (FRONT,)
@@ -357,7 +385,9 @@ def test_override_by_unauthorised_role_refused() -> None:
     d = consulting()
     give(d, BOARD)
     err = refused(
-        lambda: d.override("ov", by_person_id="p", role="drafter", reason="Gấp", at=T0), "override_role_not_authorised", d
+        lambda: d.override("ov", by_person_id="p", role="drafter", reason="Gấp", at=T0),
+        "override_role_not_authorised",
+        d,
     )
     assert "không có thẩm quyền" in err.message_vi
 
@@ -365,26 +395,42 @@ def test_override_by_unauthorised_role_refused() -> None:
 def test_override_requires_reason_and_missing_targets() -> None:
     d = consulting()
     give(d, BOARD)
-    refused(lambda: d.override("ov", by_person_id="p", role=AUTHORISED_ROLE, reason=" ", at=T0), "reason_required", d)
     refused(
-        lambda: d.override("ov", by_person_id="p", role=AUTHORISED_ROLE, reason="Gấp", at=T0, consultee_unit_ids=(BOARD,)),
+        lambda: d.override("ov", by_person_id="p", role=AUTHORISED_ROLE, reason=" ", at=T0),
+        "reason_required",
+        d,
+    )
+    refused(
+        lambda: d.override(
+            "ov", by_person_id="p", role=AUTHORISED_ROLE, reason="Gấp", at=T0, consultee_unit_ids=(BOARD,)
+        ),
         "override_target_not_missing",
         d,
     )
     all_opinions(d)
-    refused(lambda: d.override("ov", by_person_id="p", role=AUTHORISED_ROLE, reason="Gấp", at=T0), "nothing_to_override", d)
+    refused(
+        lambda: d.override("ov", by_person_id="p", role=AUTHORISED_ROLE, reason="Gấp", at=T0),
+        "nothing_to_override",
+        d,
+    )
 
 
 def test_authorised_override_allows_issuance_as_exception() -> None:
     d = consulting()
     give(d, BOARD)
     give(d, FRONT)
-    (ov,) = d.override("ov", by_person_id="p-bt", role=AUTHORISED_ROLE, reason="Thiên tai, cần ban hành gấp", at=T0)
+    (ov,) = d.override(
+        "ov", by_person_id="p-bt", role=AUTHORISED_ROLE, reason="Thiên tai, cần ban hành gấp", at=T0
+    )
     assert isinstance(ov, OverrideRecorded) and ov.exception and set(ov.consultee_unit_ids) == {YOUTH, WOMEN}
     d.close_consultation("close", at=T0 + timedelta(hours=2))  # nothing missing any more
     d.synthesise("syn", by_unit_id=BOARD, summary="Tổng hợp", at=T0 + timedelta(hours=3))
     issued, _ = d.request_issuance("iss", requested_by="p", at=T0 + timedelta(hours=4))
-    assert isinstance(issued, DecisionIssued) and issued.with_exception and issued.override_ids == (ov.override_id,)
+    assert (
+        isinstance(issued, DecisionIssued)
+        and issued.with_exception
+        and issued.override_ids == (ov.override_id,)
+    )
     assert_replay_equal(d)
 
 
@@ -395,7 +441,9 @@ def test_override_lapses_on_revision() -> None:
     d.revise("rev", articles=(("d1", "mới"), *ARTICLES[1:]), at=T0, reconsultation_deadline=LATER)
     d.override("ov", by_person_id="p", role=AUTHORISED_ROLE, reason="Gấp", at=T0)
     assert d.missing_consultees() == []
-    (rev,) = d.revise("rev2", articles=(("d1", "mới"), ("d2", "khác"), ARTICLES[2]), at=T0, reconsultation_deadline=LATER)
+    (rev,) = d.revise(
+        "rev2", articles=(("d1", "mới"), ("d2", "khác"), ARTICLES[2]), at=T0, reconsultation_deadline=LATER
+    )
     assert isinstance(rev, DecisionRevised) and rev.invalidated_override_ids == ("qd-1:ov:1",)
     assert [c.unit_id for c in d.missing_consultees()] == [YOUTH]
 
@@ -428,7 +476,9 @@ def test_revise_reopens_exactly_consultees_whose_commented_articles_changed(
     else:
         new_articles = [(aid, text + " (sửa)" if aid in changed else text) for aid, text in ARTICLES]
     new_deadline = DEADLINE + timedelta(days=7)
-    (rev,) = d.revise("rev", articles=new_articles, at=T0 + timedelta(hours=5), reconsultation_deadline=new_deadline)
+    (rev,) = d.revise(
+        "rev", articles=new_articles, at=T0 + timedelta(hours=5), reconsultation_deadline=new_deadline
+    )
     assert isinstance(rev, DecisionRevised)
     assert set(rev.reopened_consultee_unit_ids) == reopened
     assert set(rev.carried_over_consultee_unit_ids) == set(UNITS) - reopened
@@ -455,7 +505,11 @@ def test_revise_requires_a_change_and_a_deadline_when_reopening() -> None:
 def test_revise_after_synthesis_invalidates_it() -> None:
     d = synthesised()
     (rev,) = d.revise("rev", articles=(*ARTICLES, ("d4", "Điều 4 mới")), at=LATER)
-    assert isinstance(rev, DecisionRevised) and rev.synthesis_invalidated and rev.reopened_consultee_unit_ids == ()
+    assert (
+        isinstance(rev, DecisionRevised)
+        and rev.synthesis_invalidated
+        and rev.reopened_consultee_unit_ids == ()
+    )
     assert d.status is S.REVISED
     (refusal,) = d.request_issuance("iss", requested_by="p", at=LATER)
     assert isinstance(refusal, IssuanceRefused)
@@ -532,7 +586,11 @@ def test_close_refused_while_consultees_within_deadline() -> None:
     err = refused(lambda: d.close_consultation("close", at=DEADLINE), "consultees_within_deadline", d)
     assert err.details["unit_ids"] == [FRONT, YOUTH, WOMEN]
     (closed,) = d.close_consultation("close", at=DEADLINE + timedelta(seconds=1))
-    assert isinstance(closed, ConsultationClosed) and closed.missing_consultee_unit_ids == (FRONT, YOUTH, WOMEN)
+    assert isinstance(closed, ConsultationClosed) and closed.missing_consultee_unit_ids == (
+        FRONT,
+        YOUTH,
+        WOMEN,
+    )
 
 
 def test_synthesis_rules() -> None:
@@ -552,7 +610,11 @@ def test_requirement_below_the_rule_refused() -> None:
     d = drafted()
     only_orgs = requirement(consultees=(ConsulteeSpec(unit_id=YOUTH, kind="socio_political_org"),))
     refused(lambda: d.request_consultation("r", requirement=only_orgs, at=T0), "requirement_below_rule", d)
-    refused(lambda: d.request_consultation("r", requirement=requirement(deadline=T0), at=T0), "deadline_in_past", d)
+    refused(
+        lambda: d.request_consultation("r", requirement=requirement(deadline=T0), at=T0),
+        "deadline_in_past",
+        d,
+    )
     late_pc = public_requirement(public_comment_closes_at=T0)
     refused(lambda: d.request_consultation("r", requirement=late_pc, at=T0), "deadline_in_past", d)
 
@@ -566,15 +628,27 @@ def test_public_comment_window_flow() -> None:
     d.record_public_comment("pc1", text="Đề nghị tăng mức hỗ trợ", article_id="d2", at=T0 + timedelta(days=1))
     d.record_public_comment("pc2", text="Nội dung không phù hợp", at=T0 + timedelta(days=1))
     refused(lambda: d.record_public_comment("pc3", text="x", article_id="d9", at=T0), "unknown_article", d)
-    refused(lambda: d.record_public_comment("pc3", text="muộn", at=PC_CLOSES), "public_comment_window_closed", d)
+    refused(
+        lambda: d.record_public_comment("pc3", text="muộn", at=PC_CLOSES), "public_comment_window_closed", d
+    )
     all_opinions(d)
-    refused(lambda: d.close_consultation("close", at=PC_CLOSES - timedelta(minutes=1)), "public_comment_window_open", d)
+    refused(
+        lambda: d.close_consultation("close", at=PC_CLOSES - timedelta(minutes=1)),
+        "public_comment_window_open",
+        d,
+    )
     (closed,) = d.tick(PC_CLOSES)
     assert isinstance(closed, PublicCommentClosed) and closed.pending_count == 2
     assert d.tick(PC_CLOSES) == []
     d.close_consultation("close", at=PC_CLOSES)
-    refused(lambda: d.synthesise("s", by_unit_id=BOARD, summary="x", at=LATER), "public_comments_pending_moderation", d)
-    d.moderate_public_comment("m1", comment_id="qd-1:pc:1", outcome=ModerationOutcome.APPROVED, moderator_id="m", at=LATER)
+    refused(
+        lambda: d.synthesise("s", by_unit_id=BOARD, summary="x", at=LATER),
+        "public_comments_pending_moderation",
+        d,
+    )
+    d.moderate_public_comment(
+        "m1", comment_id="qd-1:pc:1", outcome=ModerationOutcome.APPROVED, moderator_id="m", at=LATER
+    )
     refused(
         lambda: d.moderate_public_comment(
             "m2", comment_id="qd-1:pc:2", outcome=ModerationOutcome.REJECTED, moderator_id="m", at=LATER
@@ -584,7 +658,12 @@ def test_public_comment_window_flow() -> None:
     )
     refused(
         lambda: d.moderate_public_comment(
-            "m2", comment_id="qd-1:pc:1", outcome=ModerationOutcome.REJECTED, moderator_id="m", reason="x", at=LATER
+            "m2",
+            comment_id="qd-1:pc:1",
+            outcome=ModerationOutcome.REJECTED,
+            moderator_id="m",
+            reason="x",
+            at=LATER,
         ),
         "already_moderated",
         d,
@@ -597,7 +676,12 @@ def test_public_comment_window_flow() -> None:
         d,
     )
     d.moderate_public_comment(
-        "m2", comment_id="qd-1:pc:2", outcome=ModerationOutcome.REJECTED, moderator_id="m", reason="Xúc phạm", at=LATER
+        "m2",
+        comment_id="qd-1:pc:2",
+        outcome=ModerationOutcome.REJECTED,
+        moderator_id="m",
+        reason="Xúc phạm",
+        at=LATER,
     )
     (syn,) = d.synthesise("s", by_unit_id=BOARD, summary="Tổng hợp", at=LATER)
     assert syn.public_comment_ids == ("qd-1:pc:1",)  # type: ignore[attr-defined]
@@ -625,15 +709,21 @@ def test_dispositions_by_drafting_body_and_required_when_policy_says() -> None:
     d2.close_consultation("close", at=T0 + timedelta(hours=3))
     d2.synthesise("syn", by_unit_id=BOARD, summary="x", at=T0 + timedelta(hours=3))
     (refusal,) = d2.request_issuance("iss", requested_by="p", at=T0 + timedelta(hours=4))
-    assert isinstance(refusal, IssuanceRefused) and [m.code for m in refusal.missing] == ["disposition_missing"]
+    assert isinstance(refusal, IssuanceRefused) and [m.code for m in refusal.missing] == [
+        "disposition_missing"
+    ]
     assert refusal.missing_consultee_unit_ids == (FRONT,)
     refused(
-        lambda: d2.record_disposition("dp", opinion_id=op.opinion_id, disposition=Disposition.ACCEPTED, by_unit_id=FRONT, at=T0),
+        lambda: d2.record_disposition(
+            "dp", opinion_id=op.opinion_id, disposition=Disposition.ACCEPTED, by_unit_id=FRONT, at=T0
+        ),
         "not_drafting_body",
         d2,
     )
     refused(
-        lambda: d2.record_disposition("dp", opinion_id="nope", disposition=Disposition.ACCEPTED, by_unit_id=ISSUER, at=T0),
+        lambda: d2.record_disposition(
+            "dp", opinion_id="nope", disposition=Disposition.ACCEPTED, by_unit_id=ISSUER, at=T0
+        ),
         "unknown_opinion",
         d2,
     )
@@ -645,9 +735,16 @@ def test_dispositions_by_drafting_body_and_required_when_policy_says() -> None:
         d2,
     )
     d2.record_disposition(
-        "dp", opinion_id=op.opinion_id, disposition=Disposition.EXPLAINED, reason="Đã có quy định khác", by_unit_id=ISSUER, at=T0
+        "dp",
+        opinion_id=op.opinion_id,
+        disposition=Disposition.EXPLAINED,
+        reason="Đã có quy định khác",
+        by_unit_id=ISSUER,
+        at=T0,
     )
-    assert isinstance(d2.request_issuance("iss2", requested_by="p", at=T0 + timedelta(hours=5))[0], DecisionIssued)
+    assert isinstance(
+        d2.request_issuance("iss2", requested_by="p", at=T0 + timedelta(hours=5))[0], DecisionIssued
+    )
 
 
 # ================================================================ reminders and escalations
@@ -706,7 +803,9 @@ def test_reopened_consultee_gets_a_new_round() -> None:
     give(d, FRONT, stance=Stance.AGREE_WITH_AMENDMENTS, comments={"d1": "x"})
     d.tick(DEADLINE + timedelta(days=30))  # nothing missing: nothing fires
     new_deadline = DEADLINE + timedelta(days=14)
-    d.revise("rev", articles=(("d1", "mới"), *ARTICLES[1:]), at=DEADLINE, reconsultation_deadline=new_deadline)
+    d.revise(
+        "rev", articles=(("d1", "mới"), *ARTICLES[1:]), at=DEADLINE, reconsultation_deadline=new_deadline
+    )
     events = d.tick(new_deadline + timedelta(seconds=1))
     assert [(e.consultee_unit_id, e.round, getattr(e, "level", 0)) for e in events] == [(FRONT, 2, 1)]  # type: ignore[attr-defined]
 

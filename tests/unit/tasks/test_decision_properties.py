@@ -88,7 +88,9 @@ def rule_was_met_at_issuance(history: Sequence[DecisionFact]) -> bool:
                     for cm in op.comments
                 )
                 overridden = any(
-                    o.draft_version == version and c.unit_id in o.consultee_unit_ids and o.role in req.override_roles
+                    o.draft_version == version
+                    and c.unit_id in o.consultee_unit_ids
+                    and o.role in req.override_roles
                     for o in overrides
                 )
                 if not (valid or overridden):
@@ -168,7 +170,9 @@ class DecisionMachine(RuleBasedStateMachine):
             )
         )
 
-    @rule(changed=st.sets(st.sampled_from(ARTICLE_IDS), max_size=3), days=st.integers(min_value=0, max_value=5))
+    @rule(
+        changed=st.sets(st.sampled_from(ARTICLE_IDS), max_size=3), days=st.integers(min_value=0, max_value=5)
+    )
     def revise(self, changed: set[str], days: int) -> None:
         self.revision += 1
         current = dict(self.d.articles) or dict(ARTICLES)
@@ -185,7 +189,9 @@ class DecisionMachine(RuleBasedStateMachine):
         now = self.now
         deadline = now + timedelta(days=days)
         self._run(
-            lambda cid: self.d.revise(cid, articles=list(new.items()), at=now, reconsultation_deadline=deadline)
+            lambda cid: self.d.revise(
+                cid, articles=list(new.items()), at=now, reconsultation_deadline=deadline
+            )
         )
 
     @rule(commented=st.sets(st.sampled_from(ARTICLE_IDS[:3]), max_size=1))
@@ -193,7 +199,9 @@ class DecisionMachine(RuleBasedStateMachine):
         """Cooperative step so that runs also reach CLOSED / SYNTHESISED / ISSUED."""
         for unit in UNITS:
             if not self.d.has_valid_opinion(unit):
-                self.give_opinion(unit, Stance.AGREE_WITH_AMENDMENTS if commented else Stance.AGREE, commented, False)
+                self.give_opinion(
+                    unit, Stance.AGREE_WITH_AMENDMENTS if commented else Stance.AGREE, commented, False
+                )
 
     @rule()
     def progress(self) -> None:
@@ -211,7 +219,12 @@ class DecisionMachine(RuleBasedStateMachine):
     def revise_a_commented_article(self, data: st.DataObject) -> None:
         """Targeted step: change an article someone commented on (forces a re-consultation)."""
         commented = sorted(
-            {cm.article_id for op in self.d.opinions.values() for cm in op.comments if cm.article_id in self.d.articles}
+            {
+                cm.article_id
+                for op in self.d.opinions.values()
+                for cm in op.comments
+                if cm.article_id in self.d.articles
+            }
         )
         if not commented:
             return
@@ -229,7 +242,9 @@ class DecisionMachine(RuleBasedStateMachine):
     @rule(article=st.sampled_from((None, *ARTICLE_IDS)))
     def public_comment(self, article: str | None) -> None:
         now = self.now
-        self._run(lambda cid: self.d.record_public_comment(cid, text="Ý kiến nhân dân", article_id=article, at=now))
+        self._run(
+            lambda cid: self.d.record_public_comment(cid, text="Ý kiến nhân dân", article_id=article, at=now)
+        )
 
     @rule(index=st.integers(min_value=1, max_value=4), approve=st.booleans())
     def moderate(self, index: int, approve: bool) -> None:
@@ -237,7 +252,12 @@ class DecisionMachine(RuleBasedStateMachine):
         now = self.now
         self._run(
             lambda cid: self.d.moderate_public_comment(
-                cid, comment_id=f"qd-1:pc:{index}", outcome=outcome, moderator_id="m", reason="Không phù hợp", at=now
+                cid,
+                comment_id=f"qd-1:pc:{index}",
+                outcome=outcome,
+                moderator_id="m",
+                reason="Không phù hợp",
+                at=now,
             )
         )
 
@@ -256,7 +276,12 @@ class DecisionMachine(RuleBasedStateMachine):
         now = self.now
         self._run(
             lambda cid: self.d.record_disposition(
-                cid, opinion_id=f"qd-1:op:{index}", disposition=disposition, reason="Giải trình", by_unit_id=ISSUER, at=now
+                cid,
+                opinion_id=f"qd-1:op:{index}",
+                disposition=disposition,
+                reason="Giải trình",
+                by_unit_id=ISSUER,
+                at=now,
             )
         )
 
@@ -265,7 +290,12 @@ class DecisionMachine(RuleBasedStateMachine):
         now = self.now
         self._run(
             lambda cid: self.d.override(
-                cid, by_person_id="p", role=role, reason="Cần ban hành gấp", at=now, consultee_unit_ids=sorted(units)
+                cid,
+                by_person_id="p",
+                role=role,
+                reason="Cần ban hành gấp",
+                at=now,
+                consultee_unit_ids=sorted(units),
             )
         )
 
@@ -343,7 +373,9 @@ def test_oracle_agrees_on_a_legitimate_issuance() -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    commented=st.fixed_dictionaries({u: st.sets(st.sampled_from(("d1", "d2", "d3")), max_size=2) for u in UNITS}),
+    commented=st.fixed_dictionaries(
+        {u: st.sets(st.sampled_from(("d1", "d2", "d3")), max_size=2) for u in UNITS}
+    ),
     changed=st.sets(st.sampled_from(("d1", "d2", "d3")), min_size=1),
 )
 def test_revise_reopens_exactly_changed_commenters(commented: dict[str, set[str]], changed: set[str]) -> None:

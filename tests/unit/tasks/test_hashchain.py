@@ -88,5 +88,7 @@ def test_dict_round_trip() -> None:
 @pytest.mark.parametrize("field", ["event_type", "prev_hash"])
 def test_header_tamper_detected(field: str) -> None:
     entries = list(build(3).entries)
-    entries[0] = replace(entries[0], event_type="x") if field == "event_type" else replace(entries[0], prev_hash="x")
+    entries[0] = (
+        replace(entries[0], event_type="x") if field == "event_type" else replace(entries[0], prev_hash="x")
+    )
     assert verify(entries).first_broken_index == 0
