@@ -1,0 +1,22 @@
+"""``python -m services.notify [--port N]`` — run the notify service (HTTP pages + consumers + worker)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import uvicorn
+
+from services.notify.app import build
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m services.notify", description=__doc__)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("HTTP_PORT", "8004")))
+    args = parser.parse_args()
+    app, runtime = build()
+    uvicorn.run(app, host=runtime.settings.http_host, port=args.port, log_config=None)
+
+
+if __name__ == "__main__":
+    main()

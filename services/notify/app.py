@@ -1,0 +1,240 @@
+"""Wiring of the notify service: runtime, org replica, handlers, delivery worker, HTTP.
+
+Start order (why): the org replica is rebuilt from notify's own store *before* consumers
+start, so the first decision fact already finds its recipients; the delivery worker starts
+*after* the runtime (broker, relay) so what it records is published at once; on stop the
+worker is cancelled first (a half-done attempt is retried from its stored state), then the
+runtime drains the consumers and flushes the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Query
+from fastapi.responses import JSONResponse
+from pymongo import ASCENDING
+
+from services.notify.channels.email import EmailChannel, EmailConfig
+from services.notify.channels.sms import SmsChannel, SmsConfig
+from services.notify.channels.webhook import WebhookChannel, WebhookConfig
+from services.notify.domain.delivery import DeliveryStatus, InvalidTransition, RetryPolicy, requeue
+from services.notify.pages import PagesDeps, build_pages_router
+from services.notify.recipients import Recipients
+from services.notify.service import NO_RECIPIENT, NotifyService
+from services.notify.settings import NotifySettings
+from services.notify.worker import DeliveryWorker, state_of
+from services.org.replica import OrgReplica
+from shared.contract.events.org import ORG_EVENT_TYPES
+from shared.contract.topics import DECISION_EVENTS, ORG_EVENTS
+from shared.reliability.unit_of_work import Change, apply
+from shared.runtime import ServiceRuntime
+from shared.store import AggregateStore, Stored
+
+log = logging.getLogger("notify.app")
+
+STATUSES = [*(s.value for s in DeliveryStatus), NO_RECIPIENT]
+
+
+class NotifyRuntime(ServiceRuntime):
+    """The shared runtime plus notify's own start/stop steps (replica load, delivery worker)."""
+
+    settings: NotifySettings
+
+    def __init__(self, settings: NotifySettings) -> None:
+        super().__init__("notify", settings)
+        self.settings = settings
+        self.replica = OrgReplica(self.db["org_events"])
+        self.deliveries = self.store("deliveries")
+        self.submissions = self.store("submissions")
+        self.links = AggregateStore.of(self.db, "links", inbox_size=settings.inbox_size)
+        self.drafts = AggregateStore.of(self.db, "drafts", inbox_size=settings.inbox_size)
+        policy = RetryPolicy.exponential(
+            max_attempts=settings.delivery_max_attempts,
+            base=timedelta(seconds=settings.delivery_retry_base_seconds),
+            cap=timedelta(seconds=settings.delivery_retry_max_seconds),
+        )
+        self.worker = DeliveryWorker(
+            deliveries=self.deliveries,
+            emitter=self.emitter,
+            email=EmailChannel(
+                EmailConfig(
+                    host=settings.smtp_host,
+                    port=settings.smtp_port,
+                    sender=settings.smtp_from,
+                    starttls=settings.smtp_starttls,
+                    username=settings.smtp_user,
+                    password=settings.smtp_password,
+                    timeout=settings.smtp_timeout,
+                )
+            ),
+            sms=SmsChannel(SmsConfig(url=settings.sms_gateway_url, api_key=settings.sms_api_key))
+            if settings.sms_gateway_url
+            else None,
+            webhook=WebhookChannel(WebhookConfig(secret=settings.webhook_secret.encode("utf-8")))
+            if settings.webhook_secret
+            else None,
+            policy=policy,
+            digest_window=timedelta(seconds=settings.digest_window_seconds),
+            now=now,
+            poll_seconds=settings.delivery_poll_seconds,
+            on_outbox=self.relay.wake,
+        )
+        self.service = NotifyService(
+            settings=settings,
+            recipients=Recipients(self.replica),
+            drafts=self.drafts,
+            links=self.links,
+            deliveries=self.deliveries,
+            submissions=self.submissions,
+            emitter=self.emitter,
+            now=now,
+            on_delivery=self.worker.wake,
+            on_outbox=self.relay.wake,
+        )
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        self.settings.warn_if_insecure()
+        await self.links.collection.create_index([("token_id", ASCENDING)])
+        await self.deliveries.collection.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
+        await self.replica.load()
+        await super().start()
+        self.worker.start()
+
+    async def stop(self) -> None:
+        await self.worker.stop()
+        await super().stop()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _public(doc: dict[str, Any], *, demo: bool) -> dict[str, Any]:
+    """An operator's view of a delivery. Message bodies carry action links (credentials), so
+    they are shown only in demo mode."""
+    s = doc.get("state", {})
+    out = {
+        "id": doc["_id"],
+        "status": s.get("status"),
+        "channel": s.get("channel"),
+        "kind": s.get("kind"),
+        "decision_id": s.get("decision_id"),
+        "unit_id": s.get("unit_id"),
+        "unit_name": (s.get("recipient") or {}).get("unit_name"),
+        "person_id": s.get("person_id"),
+        "attempts": s.get("attempts"),
+        "next_attempt_at": s.get("next_attempt_at"),
+        "last_error": s.get("last_error"),
+        "digest_id": s.get("digest_id"),
+        "created_at": s.get("created_at"),
+        "history": s.get("history", []),
+    }
+    if demo:
+        out["to"] = s.get("to")
+        out["subject"] = (s.get("rendered") or {}).get("subject")
+        out["text"] = (s.get("rendered") or {}).get("text")
+    return out
+
+
+def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRuntime]:
+    settings = settings or NotifySettings()
+    runtime = NotifyRuntime(settings)
+    svc = runtime.service
+    runtime.subscribe(
+        ORG_EVENTS,
+        {t.event_type: runtime.replica.on_event for t in ORG_EVENT_TYPES},
+        group=settings.consumer_group,
+    )
+    runtime.subscribe(DECISION_EVENTS, svc.handlers(), group=settings.consumer_group)
+
+    app = FastAPI(
+        title="Dân vận — notify",
+        description="Thông báo, đường dẫn góp ý dự thảo và theo dõi gửi thông báo.",
+        lifespan=runtime.lifespan,
+    )
+    app.include_router(
+        build_pages_router(
+            PagesDeps(
+                load_draft=svc.load_draft,
+                find_submission=svc.find_submission,
+                submit_opinion=svc.submit_opinion,
+                secret_keys=settings.signing_keys(),
+                now=now,
+            )
+        )
+    )
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        return {
+            **runtime.health(),
+            "org_replica_events": runtime.replica.count,
+            "deliveries_sent": runtime.worker.sent,
+            "delivery_failed_attempts": runtime.worker.failed_attempts,
+        }
+
+    @app.get("/deliveries")
+    async def deliveries(
+        status: str | None = Query(default=None, description=f"one of {', '.join(STATUSES)}"),
+        decision_id: str | None = None,
+        limit: int = Query(default=200, ge=1, le=1000),
+    ) -> JSONResponse:
+        """Operator view: every delivery with its status (dead-lettered and no_recipient included)."""
+        if status is not None and status not in STATUSES:
+            raise HTTPException(422, f"status must be one of {STATUSES}")
+        query: dict[str, Any] = {}
+        if status:
+            query["status"] = status
+        if decision_id:
+            query["decision_id"] = decision_id
+        cursor = runtime.deliveries.collection.find(query, {"inbox": 0, "outbox": 0}).sort("created_at", -1)
+        docs = [d async for d in cursor.limit(limit)]
+        body = [_public(d, demo=settings.demo_mode) for d in docs]
+        counts: dict[str, int] = {}
+        for d in docs:
+            counts[str(d.get("status"))] = counts.get(str(d.get("status")), 0) + 1
+        return JSONResponse(
+            _jsonable({"count": len(body), "by_status": counts, "deliveries": body}),
+            headers={"Cache-Control": "no-store"},
+        )
+
+    @app.post("/deliveries/{delivery_id}/requeue")
+    async def requeue_delivery(delivery_id: str) -> dict[str, Any]:
+        """Operator action: give a dead-lettered delivery a fresh retry budget (history kept)."""
+        problems: list[str] = []
+
+        def decide(current: Stored | None) -> Change | None:
+            if current is None:
+                problems.append("not_found")
+                return None
+            s = dict(current.state)
+            try:
+                after = requeue(state_of(s), now())
+            except (InvalidTransition, ValueError) as exc:
+                problems.append(str(exc))
+                return None
+            s.update(status=after.status.value, attempts=0, next_attempt_at=after.next_attempt_at)
+            return Change(state=s, extra={"status": s["status"], "next_attempt_at": s["next_attempt_at"]})
+
+        await apply(runtime.deliveries, delivery_id, None, decide)
+        if problems:
+            raise HTTPException(404 if problems[0] == "not_found" else 409, problems[0])
+        runtime.worker.wake()
+        return {"id": delivery_id, "status": DeliveryStatus.PENDING.value}
+
+    return app, runtime
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value

@@ -1,0 +1,43 @@
+"""The notify service's published contract (read by ``scripts/asyncapi.py``)."""
+
+from __future__ import annotations
+
+from shared.contract.envelope import Event
+from shared.contract.events.decisions import (
+    ConsultationRequested,
+    DecisionDrafted,
+    DecisionIssued,
+    DecisionRevised,
+    DecisionWithdrawn,
+    Escalated,
+    OpinionRecorded,
+    OpinionSubmitted,
+    OverrideRecorded,
+    ReminderDue,
+)
+from shared.contract.events.notify import DeliveryFailed, DeliverySent
+from shared.contract.events.org import ORG_EVENT_TYPES
+
+DESCRIPTION = (
+    "Notifications of the consultation workflow (thông báo lấy ý kiến): e-mail, SMS and signed "
+    "webhooks to the person in charge of dân vận work of each consultee unit, with signed, "
+    "expiring, single-use action links behind which the Dân vận board, the Fatherland Front and "
+    "the socio-political organisations read the draft by article and give their opinion without an "
+    "account. Opinions go to the workflow as decision.opinion_submitted; every delivery ends as "
+    "notify.delivery_sent or notify.delivery_failed (dead-lettered or no recipient)."
+)
+
+PUBLISHES: list[type[Event]] = [OpinionSubmitted, DeliverySent, DeliveryFailed]
+
+CONSUMES: list[type[Event]] = [
+    *ORG_EVENT_TYPES,
+    DecisionDrafted,
+    DecisionRevised,
+    ConsultationRequested,
+    ReminderDue,
+    Escalated,
+    OpinionRecorded,
+    OverrideRecorded,
+    DecisionWithdrawn,
+    DecisionIssued,
+]

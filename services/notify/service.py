@@ -1,0 +1,650 @@
+"""Application layer of notify: decision facts → links and deliveries; the pages' storage.
+
+Thin on purpose: the rules live in the pure domain (links, templates, delivery states) and in
+the org domain (who is in charge). Each handler here only looks things up, renders and saves.
+
+Idempotency: every write goes through :func:`shared.reliability.unit_of_work.apply` with
+deterministic document ids, so a redelivered event creates nothing twice:
+
+* links ``{decision}:{unit}:{draft version}:{person}`` — the random token id is drawn once and
+  stored; a redelivery reuses the stored link (same URL in every reminder);
+* deliveries ``{envelope id}:{unit}:{person}:{channel}`` — one outbound message each;
+* submissions ``{token id}`` — created, never updated: the insert itself enforces single use;
+* drafts ``{decision id}`` — the local read model the pages show (marked processed per envelope).
+
+Link expiry (why ``deadline + LINK_GRACE_DAYS``, default 14 calendar days ≈ 10 working days):
+the workflow accepts late opinions until the board synthesises (it records them as ``late``),
+and an overdue consultee receives reminders and escalations *with the same link* after the
+deadline. Expiring at the deadline would make those messages useless; never expiring would
+leave a credential valid for ever. Two weeks after the deadline covers the escalation rounds
+(level 2 after 3 working days) and a holiday, and bounds the exposure of a forwarded mail.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from services.notify.domain.links import Action, AlreadyUsed, SigningKey, VerifiedLink, issue_link
+from services.notify.domain.opinion import OpinionForm
+from services.notify.domain.opinion import Stance as FormStance
+from services.notify.domain.templates import (
+    ConsultationRequested as ConsultationNotice,
+)
+from services.notify.domain.templates import (
+    DecisionRef,
+    Issued,
+    Notification,
+    OpinionReceived,
+    OverdueEscalated,
+    Recipient,
+    Reminder,
+    Renderer,
+    digest_entry,
+)
+from services.notify.pages.deps import Article as PageArticle
+from services.notify.pages.deps import DraftView, Submission
+from services.notify.recipients import Contact, NoRecipient, Recipients
+from services.notify.settings import NotifySettings
+from shared.contract.envelope import Envelope, Event
+from shared.contract.events.decisions import (
+    ActingAs,
+    ArticleComment,
+    ConsultationRequested,
+    DecisionDrafted,
+    DecisionIssued,
+    DecisionRevised,
+    DecisionWithdrawn,
+    Escalated,
+    OpinionRecorded,
+    OpinionSubmitted,
+    OverrideRecorded,
+    ReminderDue,
+)
+from shared.contract.events.decisions import Stance as ContractStance
+from shared.contract.events.notify import DeliveryFailed
+from shared.reliability.emit import Emitter
+from shared.reliability.errors import ConcurrencyConflict
+from shared.reliability.unit_of_work import Change, apply
+from shared.store import AggregateStore, Stored
+
+log = logging.getLogger("notify.service")
+
+NO_RECIPIENT = "no_recipient"
+
+
+def _dt(value: Any) -> datetime | None:
+    """Datetimes come back from the store aware (tz_aware client) or as ISO text (JSON dumps)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(str(value))
+
+
+def split_heading(index: int, text: str) -> tuple[str, str]:
+    """Drafts often start an article with its heading ("Điều 1. Phạm vi …"); show it as the heading."""
+    first, _, rest = text.strip().partition("\n")
+    if first.startswith(("Điều ", "Khoản ")) and len(first) <= 200:
+        return first.strip(), rest.strip()
+    return f"Điều {index}", text.strip()
+
+
+class NotifyService:
+    def __init__(
+        self,
+        *,
+        settings: NotifySettings,
+        recipients: Recipients,
+        drafts: AggregateStore,
+        links: AggregateStore,
+        deliveries: AggregateStore,
+        submissions: AggregateStore,
+        emitter: Emitter,
+        now: Callable[[], datetime],
+        on_delivery: Callable[[], None] = lambda: None,
+        on_outbox: Callable[[], None] = lambda: None,
+        renderer: Renderer | None = None,
+    ) -> None:
+        self.settings = settings
+        self.recipients = recipients
+        self.drafts = drafts
+        self.links = links
+        self.deliveries = deliveries
+        self.submissions = submissions
+        self.emitter = emitter
+        self.now = now
+        self.on_delivery = on_delivery
+        self.on_outbox = on_outbox
+        self.renderer = renderer or Renderer()
+        self.key = SigningKey(settings.link_key_id, settings.link_secret.encode("utf-8"))
+
+    # ================================================================ read model of drafts
+
+    async def _update_draft(self, env: Envelope, decision_id: str, seq: int, patch: dict[str, Any]) -> None:
+        """Merge ``patch`` into the draft read model once per envelope, ignoring stale facts."""
+
+        def decide(current: Stored | None) -> Change | None:
+            state: dict[str, Any] = dict(current.state) if current else {"decision_id": decision_id, "seq": 0}
+            if seq <= int(state.get("seq", 0)):
+                return None
+            state.update(patch)
+            state["seq"] = seq
+            return Change(state=state)
+
+        await apply(self.drafts, decision_id, env.id, decide)
+
+    async def draft_state(self, decision_id: str) -> dict[str, Any] | None:
+        stored = await self.drafts.load(decision_id)
+        return stored.state if stored else None
+
+    def _ref(self, draft: dict[str, Any] | None, decision_id: str) -> DecisionRef:
+        if draft is None:
+            return DecisionRef(decision_id=decision_id, title=decision_id, issuer_name="")
+        return DecisionRef(
+            decision_id=decision_id,
+            title=str(draft.get("title") or decision_id),
+            issuer_name=str(draft.get("issuer_name") or draft.get("issuer_unit_id") or ""),
+            version=int(draft["version"]) if draft.get("version") else None,
+        )
+
+    # ================================================================ handlers (tasks.decisions)
+
+    async def on_drafted(self, env: Envelope, e: Event) -> None:
+        """Keep the draft's text so the opinion page can show it by article."""
+        assert isinstance(e, DecisionDrafted)
+        await self._update_draft(
+            env,
+            e.decision_id,
+            e.seq,
+            {
+                "title": e.title,
+                "issuer_unit_id": e.issuer_unit_id,
+                "issuer_name": self.recipients.unit_name(e.issuer_unit_id, e.occurred_at),
+                "doc_type": e.doc_type.value,
+                "version": e.version,
+                "articles": [a.model_dump() for a in e.articles],
+                "status": "drafted",
+            },
+        )
+
+    async def on_revised(self, env: Envelope, e: Event) -> None:
+        """New text; the consultees whose commented articles changed get a new link (new version)."""
+        assert isinstance(e, DecisionRevised)
+        patch: dict[str, Any] = {"version": e.version, "articles": [a.model_dump() for a in e.articles]}
+        if e.reconsultation_deadline is not None:
+            patch["deadline"] = e.reconsultation_deadline
+        await self._update_draft(env, e.decision_id, e.seq, patch)
+        draft = await self.draft_state(e.decision_id)
+        deadline = e.reconsultation_deadline or _dt((draft or {}).get("deadline"))
+        if deadline is None:
+            return
+        changed = ", ".join(e.changed_article_ids)
+        note = (
+            f"Dự thảo đã được chỉnh sửa (phiên bản {e.version}); các điều đã thay đổi: {changed}. "
+            "Đề nghị đồng chí cho ý kiến lại đối với dự thảo mới."
+        )
+        for unit_id in e.reopened_consultee_unit_ids:
+            await self._ask_opinion(
+                env, draft, e.decision_id, unit_id, e.version, deadline, e.occurred_at, note
+            )
+
+    async def on_consultation_requested(self, env: Envelope, e: Event) -> None:
+        """Each consultee's person in charge gets a signed, single-use opinion link."""
+        assert isinstance(e, ConsultationRequested)
+        req = e.requirement
+        await self._update_draft(
+            env,
+            e.decision_id,
+            e.seq,
+            {
+                "version": e.draft_version,
+                "deadline": req.deadline,
+                "consultees": [c.model_dump() for c in req.consultees],
+                "synthesiser_unit_id": req.synthesiser_unit_id,
+                "escalation_unit_id": req.escalation_unit_id,
+                "report_to_unit_ids": list(req.report_to_unit_ids),
+                "status": "consulting",
+            },
+        )
+        draft = await self.draft_state(e.decision_id)
+        for c in req.consultees:
+            await self._ask_opinion(
+                env, draft, e.decision_id, c.unit_id, e.draft_version, req.deadline, e.occurred_at, None
+            )
+
+    async def on_reminder_due(self, env: Envelope, e: Event) -> None:
+        """The deadline approaches and the consultee has not answered: remind with the same link."""
+        assert isinstance(e, ReminderDue)
+        draft = await self.draft_state(e.decision_id)
+        target = self.recipients.in_charge(e.consultee_unit_id, e.occurred_at)
+        if isinstance(target, NoRecipient):
+            await self._no_recipient(env, target, "reminder", e.decision_id)
+            return
+        version = int((draft or {}).get("version") or 1)
+        url = await self._ensure_link(e.decision_id, e.consultee_unit_id, version, target, e.deadline)
+        n = Reminder(
+            recipient=_recipient(target),
+            decision=self._ref(draft, e.decision_id),
+            deadline=e.deadline,
+            action_url=url,
+        )
+        await self._enqueue(env, n, target, e.decision_id)
+
+    async def on_escalated(self, env: Envelope, e: Event) -> None:
+        """Overdue: tell the leader the escalation names (head of the unit, or the standing
+        committee of the party committee) and, with the link again, the late consultee."""
+        assert isinstance(e, Escalated)
+        draft = await self.draft_state(e.decision_id)
+        ref = self._ref(draft, e.decision_id)
+        late_unit = self.recipients.unit_name(e.consultee_unit_id, e.occurred_at)
+        to_name = self.recipients.unit_name(e.escalate_to_unit_id, e.occurred_at)
+        escalated_to = (
+            f"Thường trực {to_name}"
+            if e.escalate_to_role == "standing_committee"
+            else f"người đứng đầu {to_name}"
+        )
+        for target in self.recipients.escalation(e.escalate_to_unit_id, e.escalate_to_role, e.occurred_at):
+            if isinstance(target, NoRecipient):
+                await self._no_recipient(env, target, "overdue_escalated", e.decision_id)
+                continue
+            n = OverdueEscalated(
+                recipient=_recipient(target),
+                decision=ref,
+                deadline=e.deadline,
+                missing_units=(late_unit,),
+                escalated_to=escalated_to,
+            )
+            await self._enqueue(env, n, target, e.decision_id, key=f"escalate:{target.unit_id}")
+        late = self.recipients.in_charge(e.consultee_unit_id, e.occurred_at)
+        if isinstance(late, NoRecipient):
+            await self._no_recipient(env, late, "overdue_escalated", e.decision_id)
+            return
+        version = int((draft or {}).get("version") or 1)
+        url = await self._ensure_link(e.decision_id, e.consultee_unit_id, version, late, e.deadline)
+        n = OverdueEscalated(
+            recipient=_recipient(late),
+            decision=ref,
+            deadline=e.deadline,
+            missing_units=(late_unit,),
+            action_url=url,
+            escalated_to=escalated_to,
+        )
+        await self._enqueue(env, n, late, e.decision_id)
+
+    async def on_opinion_recorded(self, env: Envelope, e: Event) -> None:
+        """A receipt to the person who gave the opinion: proof they answered, and when."""
+        assert isinstance(e, OpinionRecorded)
+        draft = await self.draft_state(e.decision_id)
+        target = self.recipients.person(e.given_by, e.consultee_unit_id, e.occurred_at)
+        if isinstance(target, NoRecipient):
+            await self._no_recipient(env, target, "opinion_received", e.decision_id)
+            return
+        receipt_url = None
+        if e.link_token_id:
+            link = await self.links.collection.find_one({"token_id": e.link_token_id}, {"state.url": 1})
+            receipt_url = link["state"]["url"] if link else None
+        n = OpinionReceived(
+            recipient=_recipient(target),
+            decision=self._ref(draft, e.decision_id),
+            stance=FormStance(e.stance.value),
+            submitted_at=e.occurred_at,
+            receipt_url=receipt_url,
+        )
+        await self._enqueue(env, n, target, e.decision_id)
+
+    async def on_override_recorded(self, env: Envelope, e: Event) -> None:
+        """Remember the override reason: the issuance notice must report it as an exception."""
+        assert isinstance(e, OverrideRecorded)
+        draft = await self.draft_state(e.decision_id) or {}
+        reasons = [*draft.get("override_reasons", []), e.reason]
+        await self._update_draft(env, e.decision_id, e.seq, {"override_reasons": reasons})
+
+    async def on_withdrawn(self, env: Envelope, e: Event) -> None:
+        """A withdrawn draft is no longer shown behind its links."""
+        assert isinstance(e, DecisionWithdrawn)
+        await self._update_draft(env, e.decision_id, e.seq, {"status": "withdrawn"})
+
+    async def on_issued(self, env: Envelope, e: Event) -> None:
+        """After issuance the board, the Front and the organisations get the information they
+        need to mobilise people (357-QĐ/TU §5)."""
+        assert isinstance(e, DecisionIssued)
+        await self._update_draft(env, e.decision_id, e.seq, {"status": "issued"})
+        draft = await self.draft_state(e.decision_id) or {}
+        units: list[str] = [c["unit_id"] for c in draft.get("consultees", [])]
+        for extra in (draft.get("synthesiser_unit_id"),):
+            if extra and extra not in units:
+                units.append(str(extra))
+        reasons = draft.get("override_reasons") or []
+        summary = (
+            f"Văn bản được ban hành theo dự thảo phiên bản {e.draft_version}, sau khi lấy ý kiến "
+            f"({len(e.opinion_ids)} ý kiến đã được ghi nhận)."
+        )
+        ref = self._ref(draft, e.decision_id)
+        for unit_id in units:
+            target = self.recipients.in_charge(unit_id, e.occurred_at)
+            if isinstance(target, NoRecipient):
+                await self._no_recipient(env, target, "issued", e.decision_id)
+                continue
+            n = Issued(
+                recipient=_recipient(target),
+                decision=ref,
+                issued_at=e.occurred_at,
+                summary=summary,
+                override_reason="; ".join(reasons) if (e.with_exception and reasons) else None,
+            )
+            await self._enqueue(env, n, target, e.decision_id)
+
+    def handlers(self) -> dict[str, Any]:
+        return {
+            DecisionDrafted.event_type: self.on_drafted,
+            DecisionRevised.event_type: self.on_revised,
+            ConsultationRequested.event_type: self.on_consultation_requested,
+            ReminderDue.event_type: self.on_reminder_due,
+            Escalated.event_type: self.on_escalated,
+            OpinionRecorded.event_type: self.on_opinion_recorded,
+            OverrideRecorded.event_type: self.on_override_recorded,
+            DecisionWithdrawn.event_type: self.on_withdrawn,
+            DecisionIssued.event_type: self.on_issued,
+        }
+
+    # ================================================================ links and deliveries
+
+    async def _ask_opinion(
+        self,
+        env: Envelope,
+        draft: dict[str, Any] | None,
+        decision_id: str,
+        unit_id: str,
+        version: int,
+        deadline: datetime,
+        at: datetime,
+        note: str | None,
+    ) -> None:
+        target = self.recipients.in_charge(unit_id, at)
+        if isinstance(target, NoRecipient):
+            await self._no_recipient(env, target, "consultation_requested", decision_id)
+            return
+        url = await self._ensure_link(decision_id, unit_id, version, target, deadline)
+        n = ConsultationNotice(
+            recipient=_recipient(target),
+            decision=self._ref(draft, decision_id),
+            deadline=deadline,
+            action_url=url,
+            note=note,
+        )
+        await self._enqueue(env, n, target, decision_id)
+
+    async def _ensure_link(
+        self, decision_id: str, unit_id: str, version: int, target: Contact, deadline: datetime
+    ) -> str:
+        """The opinion link of (decision, unit, draft version, person): issued once, then reused."""
+        link_id = f"{decision_id}:{unit_id}:{version}:{target.person_id}"
+        expires_at = deadline + timedelta(days=self.settings.link_grace_days)
+
+        def decide(current: Stored | None) -> Change | None:
+            if current is not None:
+                return None
+            link = issue_link(
+                key=self.key,
+                recipient_unit_id=unit_id,
+                recipient_role=target.role or "phu_trach_dan_van",
+                person_id=target.person_id,
+                decision_id=decision_id,
+                action=Action.GIVE_OPINION,
+                expires_at=expires_at,
+            )
+            state = {
+                "token_id": link.token_id,
+                "key_id": link.key_id,
+                "url": link.url(self.settings.public_base_url),
+                "decision_id": decision_id,
+                "unit_id": unit_id,
+                "person_id": target.person_id,
+                "role": target.role,
+                "acting_as": (ActingAs.SUBSTITUTE if target.acting_as_substitute else ActingAs.HOLDER).value,
+                "draft_version": version,
+                "expires_at": link.claims.expires_at,
+                "issued_at": self.now(),
+            }
+            return Change(state=state, extra={"token_id": link.token_id, "decision_id": decision_id})
+
+        await apply(self.links, link_id, None, decide)
+        stored = await self.links.load(link_id)
+        assert stored is not None
+        return str(stored.state["url"])
+
+    def _channels(self, c: Contact) -> Iterable[tuple[str, str]]:
+        if c.email:
+            yield "email", c.email
+        if c.phone and self.settings.sms_gateway_url:
+            yield "sms", c.phone
+        if c.webhook_url and self.settings.webhook_secret:
+            yield "webhook", c.webhook_url
+
+    async def _enqueue(
+        self, env: Envelope, n: Notification, target: Contact, decision_id: str, *, key: str | None = None
+    ) -> None:
+        """One pending delivery per channel the person can be reached on; the worker sends them."""
+        rendered = self.renderer.render(n)
+        entry = digest_entry(n)
+        now = self.now()
+        channels = list(self._channels(target))
+        if not channels:
+            await self._no_recipient(
+                env,
+                NoRecipient(
+                    target.unit_id, target.unit_name, f"Không có kênh gửi khả dụng cho cán bộ {target.name}."
+                ),
+                n.kind.value,
+                decision_id,
+            )
+            return
+        for channel, to in channels:
+            delivery_id = f"{env.id}:{key or target.unit_id}:{target.person_id}:{channel}"
+            state: dict[str, Any] = {
+                "message_id": delivery_id,
+                "channel": channel,
+                "to": to,
+                "kind": n.kind.value,
+                "decision_id": decision_id,
+                "unit_id": target.unit_id,
+                "person_id": target.person_id,
+                "recipient": {
+                    "name": target.name,
+                    "unit_name": target.unit_name,
+                    "acting_as_substitute": target.acting_as_substitute,
+                },
+                "rendered": {
+                    "subject": rendered.subject,
+                    "text": rendered.text,
+                    "html": rendered.html,
+                    "sms": rendered.sms,
+                },
+                "entry": {
+                    "kind": entry.kind.value,
+                    "label": entry.label,
+                    "title": entry.title,
+                    "issuer_name": entry.issuer_name,
+                    "deadline": entry.deadline,
+                    "url": entry.url,
+                },
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "last_error": None,
+                "history": [],
+                "created_at": now,
+                "cause_id": env.id,
+            }
+            await apply(self.deliveries, delivery_id, env.id, _create_once(state))
+        self.on_delivery()
+
+    async def _no_recipient(self, env: Envelope, nr: NoRecipient, kind: str, decision_id: str) -> None:
+        """Nobody to notify: an operator-visible failure (listed, and published), never silence."""
+        delivery_id = f"{env.id}:{nr.unit_id}:{NO_RECIPIENT}:{kind}"
+        now = self.now()
+        log.error(
+            "no recipient for notification",
+            extra={"unit_id": nr.unit_id, "decision_id": decision_id, "kind": kind, "reason": nr.reason_vi},
+        )
+        state: dict[str, Any] = {
+            "message_id": delivery_id,
+            "channel": "none",
+            "to": None,
+            "kind": kind,
+            "decision_id": decision_id,
+            "unit_id": nr.unit_id,
+            "person_id": None,
+            "recipient": {"name": "", "unit_name": nr.unit_name, "acting_as_substitute": False},
+            "status": NO_RECIPIENT,
+            "attempts": 0,
+            "next_attempt_at": None,
+            "last_error": nr.reason_vi,
+            "history": [],
+            "created_at": now,
+            "cause_id": env.id,
+        }
+        fact = DeliveryFailed(
+            delivery_id=delivery_id,
+            channel="none",
+            kind=kind,
+            decision_id=decision_id,
+            recipient_unit_id=nr.unit_id,
+            recipient_person_id=None,
+            attempts=0,
+            occurred_at=now,
+            status="no_recipient",
+            reason=nr.reason_vi,
+        )
+        outcome = await apply(
+            self.deliveries,
+            delivery_id,
+            env.id,
+            lambda current: (
+                None
+                if current
+                else Change(state=state, outbox=[self.emitter.wrap(fact, env)], extra=_index(state))
+            ),
+        )
+        if outcome.applied:
+            self.on_outbox()
+
+    # ================================================================ pages (PagesDeps)
+
+    async def load_draft(self, decision_id: str) -> DraftView | None:
+        draft = await self.draft_state(decision_id)
+        if draft is None or draft.get("status") == "withdrawn":
+            return None
+        deadline = _dt(draft.get("deadline"))
+        if deadline is None or not draft.get("articles"):
+            return None
+        articles = []
+        for i, a in enumerate(draft["articles"], start=1):
+            heading, text = split_heading(i, str(a["text"]))
+            articles.append(PageArticle(article_id=str(a["article_id"]), heading=heading, text=text))
+        return DraftView(
+            decision_id=decision_id,
+            title=str(draft.get("title") or decision_id),
+            issuer_name=str(draft.get("issuer_name") or ""),
+            version=int(draft.get("version") or 1),
+            deadline=deadline,
+            articles=tuple(articles),
+        )
+
+    async def find_submission(self, token_id: str) -> Submission | None:
+        stored = await self.submissions.load(token_id)
+        return _submission(stored.state) if stored else None
+
+    async def submit_opinion(self, link: VerifiedLink, form: OpinionForm) -> Submission:
+        """Record the opinion once per token and, in the same document write, the request to the
+        workflow (``decision.opinion_submitted``, request id = token id so it dedupes too)."""
+        claims = link.claims
+        link_doc = await self.links.collection.find_one({"token_id": claims.token_id}, {"state": 1})
+        acting_as = ActingAs((link_doc or {}).get("state", {}).get("acting_as", ActingAs.HOLDER.value))
+        draft = await self.draft_state(claims.decision_id) or {}
+        version = form.draft_version or int(draft.get("version") or 1)
+        now = self.now()
+        request = OpinionSubmitted(
+            request_id=claims.token_id,
+            decision_id=claims.decision_id,
+            submitted_at=now,
+            link_token_id=claims.token_id,
+            consultee_unit_id=claims.recipient_unit_id,
+            person_id=claims.person_id,
+            acting_as=acting_as,
+            stance=ContractStance(form.stance.value),
+            general_comment=form.general_comment,
+            comments=tuple(ArticleComment(article_id=a, text=t) for a, t in form.article_comments),
+            draft_version=version,
+        )
+        state = {
+            "token_id": claims.token_id,
+            "decision_id": claims.decision_id,
+            "decision_version": version,
+            "recipient_unit_id": claims.recipient_unit_id,
+            "person_id": claims.person_id,
+            "acting_as": acting_as.value,
+            "stance": form.stance.value,
+            "general_comment": form.general_comment,
+            "article_comments": [list(p) for p in form.article_comments],
+            "submitted_at": now,
+        }
+        try:
+            await self.submissions.save(
+                claims.token_id,
+                expected_version=0,
+                state=state,
+                outbox=[self.emitter.wrap(request)],
+                extra={"decision_id": claims.decision_id},
+            )
+        except ConcurrencyConflict as exc:
+            raise AlreadyUsed(str(exc), token_id=claims.token_id) from exc
+        self.on_outbox()
+        log.info(
+            "opinion submitted", extra={"decision_id": claims.decision_id, "unit": claims.recipient_unit_id}
+        )
+        return _submission(state)
+
+
+def _create_once(state: dict[str, Any]) -> Callable[[Stored | None], Change | None]:
+    """A decide function that creates the document once and never changes it afterwards."""
+
+    def decide(current: Stored | None) -> Change | None:
+        return None if current is not None else Change(state=state, extra=_index(state))
+
+    return decide
+
+
+def _recipient(c: Contact) -> Recipient:
+    return Recipient(name=c.name, unit_name=c.unit_name, acting_as_substitute=c.acting_as_substitute)
+
+
+def _index(state: dict[str, Any]) -> dict[str, Any]:
+    """Top-level fields beside the state, for the worker's and the operator's queries."""
+    return {
+        "status": state["status"],
+        "next_attempt_at": state["next_attempt_at"],
+        "created_at": state["created_at"],
+        "channel": state["channel"],
+        "decision_id": state["decision_id"],
+        "lease_until": state["created_at"],
+    }
+
+
+def _submission(state: dict[str, Any]) -> Submission:
+    submitted_at = _dt(state["submitted_at"])
+    assert submitted_at is not None
+    return Submission(
+        token_id=str(state["token_id"]),
+        decision_id=str(state["decision_id"]),
+        decision_version=int(state["decision_version"]),
+        recipient_unit_id=str(state["recipient_unit_id"]),
+        person_id=str(state["person_id"]),
+        stance=FormStance(state["stance"]),
+        general_comment=str(state.get("general_comment") or ""),
+        article_comments=tuple((str(a), str(t)) for a, t in state.get("article_comments", [])),
+        submitted_at=submitted_at,
+    )

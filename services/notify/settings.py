@@ -1,0 +1,78 @@
+"""Settings of the notify service, read from the environment.
+
+Defaults suit a developer machine: the SMTP sink of ``python -m services.notify.mailsink``
+on 127.0.0.1:1025, the pages on http://127.0.0.1:8004, no SMS gateway, and a development
+link-signing secret that is *logged as a warning* — in production ``LINK_SECRET`` must be set,
+because whoever knows it can forge opinion links.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import CommonSettings
+
+log = logging.getLogger("notify.settings")
+
+DEV_LINK_SECRET = "dev-only-link-secret-change-me-0123456789abcdef"
+
+
+class NotifySettings(CommonSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", env_file=None)
+
+    link_secret: str = Field(default=DEV_LINK_SECRET, alias="LINK_SECRET", min_length=32)
+    link_key_id: str = Field(default="k1", alias="LINK_KEY_ID", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    link_previous_keys: str = Field(
+        default="",
+        alias="LINK_PREVIOUS_KEYS",
+        description="retired-for-signing keys still accepted for verification: 'kid:secret,kid2:secret'",
+    )
+    link_grace_days: int = Field(
+        default=14,
+        ge=0,
+        alias="LINK_GRACE_DAYS",
+        description="an opinion link expires this many calendar days after the consultation deadline",
+    )
+    public_base_url: str = Field(default="http://127.0.0.1:8004", alias="PUBLIC_BASE_URL")
+
+    smtp_host: str = Field(default="127.0.0.1", alias="SMTP_HOST")
+    smtp_port: int = Field(default=1025, alias="SMTP_PORT")
+    smtp_from: str = Field(
+        default="Hệ thống lấy ý kiến dân vận <no-reply@danvan.example.vn>", alias="SMTP_FROM"
+    )
+    smtp_starttls: bool = Field(default=False, alias="SMTP_STARTTLS")
+    smtp_user: str | None = Field(default=None, alias="SMTP_USER")
+    smtp_password: str | None = Field(default=None, alias="SMTP_PASSWORD")
+    smtp_timeout: float = Field(default=20.0, gt=0, alias="SMTP_TIMEOUT")
+
+    sms_gateway_url: str | None = Field(default=None, alias="SMS_GATEWAY_URL")
+    sms_api_key: str = Field(default="", alias="SMS_API_KEY")
+    webhook_secret: str | None = Field(default=None, alias="WEBHOOK_SECRET")
+
+    digest_window_seconds: float = Field(default=300.0, gt=0, alias="DIGEST_WINDOW_SECONDS")
+    delivery_poll_seconds: float = Field(default=1.0, gt=0, alias="DELIVERY_POLL_SECONDS")
+    delivery_max_attempts: int = Field(default=6, ge=1, alias="DELIVERY_MAX_ATTEMPTS")
+    delivery_retry_base_seconds: float = Field(default=60.0, gt=0, alias="DELIVERY_RETRY_BASE_SECONDS")
+    delivery_retry_max_seconds: float = Field(default=3 * 3600.0, gt=0, alias="DELIVERY_RETRY_MAX_SECONDS")
+
+    consumer_group: str = Field(default="notify", alias="NOTIFY_CONSUMER_GROUP")
+    demo_mode: bool = Field(default=False, alias="DEMO_MODE")
+
+    def signing_keys(self) -> dict[str, bytes]:
+        """Key id → secret: the current key first, then retired ones kept for verification."""
+        keys = {self.link_key_id: self.link_secret.encode("utf-8")}
+        for item in filter(None, (p.strip() for p in self.link_previous_keys.split(","))):
+            kid, _, secret = item.partition(":")
+            if kid and secret and kid not in keys:
+                keys[kid] = secret.encode("utf-8")
+        return keys
+
+    def warn_if_insecure(self) -> None:
+        if self.link_secret == DEV_LINK_SECRET:
+            log.warning(
+                "LINK_SECRET is the development default: anyone can forge opinion links. "
+                "Set LINK_SECRET (≥ 32 characters) outside development."
+            )

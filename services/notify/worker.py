@@ -1,0 +1,327 @@
+"""The delivery worker: sends what is due, groups floods into digests, retries, dead-letters.
+
+Why a background task over stored deliveries rather than sending inside the event handler: an
+SMTP relay or SMS gateway outage must neither block the consumer (and the other decisions
+behind it on the partition) nor lose a message. The handler only stores a pending delivery;
+this loop owns the sending, and every state change is data (next attempt time, history), so a
+restart resumes where it stopped.
+
+One pass: load the due deliveries (pending / failed-retryable whose time has come), plan the
+dispatch per (channel, address) with :func:`~services.notify.domain.digest.plan_digest` —
+two or more for the same person become one grouped message — claim each delivery with a short
+lease (so two instances never send the same message), send, and record the attempt with
+:func:`~services.notify.domain.delivery.record_attempt`. A sent delivery publishes
+``notify.delivery_sent``; one that exhausts its retries (or is refused permanently) becomes
+``dead_lettered`` and publishes ``notify.delivery_failed`` — both through the delivery
+document's outbox, in the same write as the state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from services.notify.channels.base import EmailOut, SmsOut, WebhookOut
+from services.notify.channels.email import EmailChannel
+from services.notify.channels.sms import SmsChannel
+from services.notify.channels.webhook import WebhookChannel
+from services.notify.domain.delivery import (
+    Attempt,
+    AttemptOutcome,
+    DeliveryResult,
+    DeliveryState,
+    DeliveryStatus,
+    RetryPolicy,
+    record_attempt,
+)
+from services.notify.domain.digest import Grouped, Immediate, Pending, plan_digest
+from services.notify.domain.templates import (
+    Digest,
+    DigestEntry,
+    NotificationKind,
+    Recipient,
+    RenderedMessage,
+    Renderer,
+)
+from shared.contract.events.notify import DeliveryFailed, DeliverySent
+from shared.reliability.emit import Emitter
+from shared.reliability.unit_of_work import Change, apply
+from shared.store import AggregateStore, Doc, Stored
+
+log = logging.getLogger("notify.worker")
+
+DUE = [DeliveryStatus.PENDING.value, DeliveryStatus.FAILED_RETRYABLE.value]
+LEASE = timedelta(minutes=2)
+
+
+def _aware(v: Any) -> datetime | None:
+    if v is None:
+        return None
+    if isinstance(v, datetime):
+        return v if v.tzinfo else v.replace(tzinfo=UTC)
+    return datetime.fromisoformat(str(v))
+
+
+def state_of(s: Mapping[str, Any]) -> DeliveryState:
+    return DeliveryState(
+        message_id=str(s["message_id"]),
+        channel=str(s["channel"]),
+        status=DeliveryStatus(s["status"]),
+        attempts=int(s.get("attempts", 0)),
+        next_attempt_at=_aware(s.get("next_attempt_at")),
+        last_error=s.get("last_error"),
+        history=tuple(
+            Attempt(
+                at=_aware(h["at"]) or datetime.now(UTC),
+                outcome=AttemptOutcome(h["outcome"]),
+                detail=h["detail"],
+            )
+            for h in s.get("history", [])
+        ),
+    )
+
+
+def wire_id(text: str) -> str:
+    """A Message-ID / idempotency key safe for every transport (doc ids contain ':')."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        *,
+        deliveries: AggregateStore,
+        emitter: Emitter,
+        email: EmailChannel,
+        sms: SmsChannel | None,
+        webhook: WebhookChannel | None,
+        policy: RetryPolicy,
+        digest_window: timedelta,
+        now: Callable[[], datetime],
+        poll_seconds: float = 1.0,
+        on_outbox: Callable[[], None] = lambda: None,
+        renderer: Renderer | None = None,
+    ) -> None:
+        self.deliveries = deliveries
+        self.emitter = emitter
+        self.email = email
+        self.sms = sms
+        self.webhook = webhook
+        self.policy = policy
+        self.digest_window = digest_window
+        self.now = now
+        self.poll_seconds = poll_seconds
+        self.on_outbox = on_outbox
+        self.renderer = renderer or Renderer()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.sent = 0
+        self.failed_attempts = 0
+
+    # -- lifecycle ------------------------------------------------------------------
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="notify-delivery-worker")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the store or a channel misbehaved: keep the loop alive, retry next pass
+                log.exception("delivery pass failed; will retry")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+
+    # -- one pass -----------------------------------------------------------------------
+    async def run_once(self) -> int:
+        """Send everything due now; returns how many deliveries were attempted."""
+        now = self.now()
+        cursor = (
+            self.deliveries.collection.find(
+                {"status": {"$in": DUE}, "next_attempt_at": {"$lte": now}}, {"outbox": 0, "inbox": 0}
+            )
+            .sort("created_at", 1)
+            .limit(500)
+        )
+        docs: list[Doc] = [d async for d in cursor]
+        if not docs:
+            return 0
+        pending = [
+            Pending(
+                notification_id=str(d["_id"]),
+                recipient_id=(d["state"]["channel"], d["state"]["to"]),
+                kind=str(d["state"]["kind"]),
+                created_at=_aware(d["state"]["created_at"]) or now,
+                content=d,
+            )
+            for d in docs
+        ]
+        plan = plan_digest(pending, now=now, window=self.digest_window)
+        attempted = 0
+        for dispatch in plan.dispatches:
+            items = [dispatch.item] if isinstance(dispatch, Immediate) else list(dispatch.items)
+            claimed = [p.content for p in items if await self._claim(p.content, now)]
+            if not claimed:
+                continue
+            attempted += len(claimed)
+            await self._dispatch(claimed, grouped=isinstance(dispatch, Grouped) and len(claimed) > 1)
+        return attempted
+
+    async def _claim(self, doc: Doc, now: datetime) -> bool:
+        """A short lease so that two instances (or two passes) never send the same delivery."""
+        result = await self.deliveries.collection.update_one(
+            {"_id": doc["_id"], "status": {"$in": DUE}, "lease_until": {"$lte": now}},
+            {"$set": {"lease_until": now + LEASE}},
+        )
+        return result.modified_count == 1
+
+    async def _dispatch(self, docs: list[Doc], *, grouped: bool) -> None:
+        first = docs[0]["state"]
+        channel, to = str(first["channel"]), str(first["to"])
+        if grouped:
+            ids = sorted(str(d["_id"]) for d in docs)
+            digest_id = "digest-" + wire_id("|".join(ids))
+            rendered = self.renderer.render(self._digest(docs))
+            message_key = digest_id
+        else:
+            digest_id = None
+            r = first["rendered"]
+            rendered = RenderedMessage(
+                kind=NotificationKind(first["kind"]),
+                subject=r["subject"],
+                text=r["text"],
+                html=r["html"],
+                sms=r["sms"],
+            )
+            message_key = str(docs[0]["_id"])
+        try:
+            result = await self._send(channel, to, message_key, rendered, docs)
+        except Exception as exc:  # a channel must not raise; if it does, it is a retryable failure
+            log.exception("channel raised")
+            result = DeliveryResult(AttemptOutcome.RETRYABLE_FAILURE, f"{type(exc).__name__}: {exc}")
+        if not result.ok:
+            self.failed_attempts += 1
+            log.warning("delivery attempt failed", extra={"channel": channel, "detail": result.detail})
+        for d in docs:
+            await self._record(str(d["_id"]), result, digest_id)
+
+    def _digest(self, docs: list[Doc]) -> Digest:
+        first = docs[0]["state"]["recipient"]
+        entries = []
+        for d in docs:
+            e = d["state"]["entry"]
+            entries.append(
+                DigestEntry(
+                    kind=NotificationKind(e["kind"]),
+                    label=e["label"],
+                    title=e["title"],
+                    issuer_name=e["issuer_name"],
+                    deadline=_aware(e.get("deadline")),
+                    url=e.get("url"),
+                )
+            )
+        entries.sort(key=lambda e: (e.deadline is None, e.deadline.timestamp() if e.deadline else 0.0))
+        recipient = Recipient(
+            name=first["name"],
+            unit_name=first["unit_name"],
+            acting_as_substitute=bool(first["acting_as_substitute"]),
+        )
+        return Digest(recipient=recipient, entries=tuple(entries))
+
+    async def _send(
+        self, channel: str, to: str, key: str, m: RenderedMessage, docs: list[Doc]
+    ) -> DeliveryResult:
+        if channel == "email":
+            return await self.email.send(
+                EmailOut(message_id=wire_id(key), to=(to,), subject=m.subject, text=m.text, html=m.html)
+            )
+        if channel == "sms" and self.sms is not None:
+            return await self.sms.send(SmsOut(message_id=wire_id(key), to=to, text=m.sms))
+        if channel == "webhook" and self.webhook is not None:
+            payload = {
+                "kind": m.kind.value,
+                "subject": m.subject,
+                "text": m.text,
+                "items": [
+                    {"delivery_id": str(d["_id"]), "decision_id": d["state"].get("decision_id")} for d in docs
+                ],
+            }
+            return await self.webhook.send(
+                WebhookOut(
+                    delivery_id=wire_id(key), url=to, event_type=f"notify.{m.kind.value}", payload=payload
+                )
+            )
+        return DeliveryResult(AttemptOutcome.PERMANENT_FAILURE, f"channel {channel!r} is not configured")
+
+    async def _record(self, delivery_id: str, result: DeliveryResult, digest_id: str | None) -> None:
+        now = self.now()
+
+        def decide(current: Stored | None) -> Change | None:
+            if current is None:
+                return None
+            s = dict(current.state)
+            before = state_of(s)
+            if before.terminal:
+                return None
+            after = record_attempt(before, result, now, self.policy)
+            s.update(
+                status=after.status.value,
+                attempts=after.attempts,
+                next_attempt_at=after.next_attempt_at,
+                last_error=after.last_error,
+                history=[{"at": h.at, "outcome": h.outcome.value, "detail": h.detail} for h in after.history],
+                digest_id=digest_id,
+            )
+            outbox = []
+            common: dict[str, Any] = {
+                "delivery_id": delivery_id,
+                "channel": s["channel"],
+                "kind": s["kind"],
+                "decision_id": s.get("decision_id"),
+                "recipient_unit_id": s.get("unit_id"),
+                "recipient_person_id": s.get("person_id"),
+                "attempts": after.attempts,
+                "occurred_at": now,
+            }
+            if after.status is DeliveryStatus.SENT:
+                outbox.append(self.emitter.wrap(DeliverySent(**common, digest_id=digest_id)))
+            elif after.status is DeliveryStatus.DEAD_LETTERED:
+                log.error(
+                    "delivery dead-lettered", extra={"delivery_id": delivery_id, "reason": after.last_error}
+                )
+                outbox.append(
+                    self.emitter.wrap(
+                        DeliveryFailed(**common, status="dead_lettered", reason=after.last_error or "unknown")
+                    )
+                )
+            extra = {
+                "status": s["status"],
+                "next_attempt_at": s["next_attempt_at"],
+                "lease_until": now,
+            }
+            return Change(state=s, outbox=outbox, extra=extra, result=after.status)
+
+        outcome = await apply(self.deliveries, delivery_id, None, decide)
+        if outcome.applied:
+            if outcome.result is DeliveryStatus.SENT:
+                self.sent += 1
+            if outcome.outbox:
+                self.on_outbox()

@@ -1,0 +1,474 @@
+"""The notify service end to end, against the real broker, document store and SMTP.
+
+org events (Kiên Giang seed) and a decision's ``drafted`` + ``consultation_requested`` facts go
+onto Kafka; the service (its own database and consumer group) finds each consultee's person in
+charge, e-mails them a signed link through a real SMTP server (the aiosmtpd sink writing .eml
+files), and the link page records one opinion per link, whose ``decision.opinion_submitted``
+request really reaches ``tasks.decision-requests``.
+
+Topics are shared with other runs on the local broker: everything is filtered by this run's ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email
+import email.policy
+import re
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import TopicPartition
+
+from services.notify.app import NotifyRuntime, build
+from services.notify.domain.links import Action, SigningKey, issue_link
+from services.notify.mailsink import start_sink
+from services.notify.recipients import Contact, ReplicaBehind
+from services.notify.settings import NotifySettings
+from services.org.domain.projection import seed_events
+from services.org.domain.seed_format import parse_seed
+from shared.contract.envelope import Envelope, Event
+from shared.contract.events.decisions import (
+    Article,
+    ConsultationRequested,
+    ConsultationRequirement,
+    ConsulteeSpec,
+    DecisionDrafted,
+    DocType,
+)
+from shared.contract.topics import (
+    ALL,
+    DECISION_EVENTS,
+    DECISION_REQUESTS,
+    NOTIFY_EVENTS,
+    ORG_EVENTS,
+    dead_letter,
+)
+from shared.settings import CommonSettings
+from tests.integration.conftest import create_topics
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+CONSULTEES = (
+    ("kg.bdv", "dan_van_board", "Ban Dân vận Tỉnh ủy Kiên Giang"),
+    ("kg.mttq", "fatherland_front", "Ủy ban MTTQ Việt Nam tỉnh Kiên Giang"),
+    ("kg.cong_doan", "socio_political_org", "Liên đoàn Lao động tỉnh Kiên Giang"),
+    ("kg.doan_thanh_nien", "socio_political_org", "Tỉnh đoàn Kiên Giang"),
+    ("kg.hoi_ccb", "socio_political_org", "Hội Cựu chiến binh tỉnh Kiên Giang"),
+    ("kg.hoi_lhpn", "socio_political_org", "Hội Liên hiệp Phụ nữ tỉnh Kiên Giang"),
+    ("kg.hoi_nong_dan", "socio_political_org", "Hội Nông dân tỉnh Kiên Giang"),
+)
+VACANT_UNIT = ("kg.hoi_chu_thap_do", "mass_association", "Hội Chữ thập đỏ tỉnh Kiên Giang")
+"""No person in charge in the seed: must end as an operator-visible ``no_recipient`` delivery."""
+LINK_RE = re.compile(r"https?://[^\s\"'<>]+/a/[A-Za-z0-9._-]+")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Harness:
+    app: Any
+    runtime: NotifyRuntime
+    settings: NotifySettings
+    base_url: str
+    mail_dir: Path
+
+
+@contextlib.asynccontextmanager
+async def running_notify(tmp_path: Path, **overrides: Any) -> AsyncIterator[Harness]:
+    """The notify app on uvicorn (real port), with its own db, consumer group and SMTP sink."""
+    run = uuid.uuid4().hex[:10]
+    common = CommonSettings()
+    await create_topics(common.kafka_bootstrap, [*ALL, *(dead_letter(t) for t in ALL)])
+    mail_dir = tmp_path / "mail"
+    smtp_port = free_port()
+    sink = start_sink(mail_dir, port=smtp_port, quiet=True)
+    http_port = free_port()
+    base_url = f"http://127.0.0.1:{http_port}"
+    values: dict[str, Any] = {
+        "DB_PREFIX": f"it_notify_{run}",
+        "NOTIFY_CONSUMER_GROUP": f"it-notify-{run}",
+        "SMTP_PORT": smtp_port,
+        "PUBLIC_BASE_URL": base_url,
+        "DELIVERY_POLL_SECONDS": 0.2,
+        "OUTBOX_POLL_SECONDS": 0.2,
+        "LINK_SECRET": "it-secret-" + "x" * 40,
+        "CONSUMER_RETRY_BASE_SECONDS": 0.05,
+        **overrides,
+    }
+    settings = NotifySettings(**values)
+    await start_group_at_end(settings.kafka_bootstrap, settings.consumer_group, [ORG_EVENTS, DECISION_EVENTS])
+    app, runtime = build(settings)
+    assert isinstance(runtime, NotifyRuntime)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=http_port, log_config=None, lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(300):
+            if server.started:
+                break
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.1)
+        assert server.started, "uvicorn did not start"
+        yield Harness(app, runtime, settings, base_url, mail_dir)
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 30)
+        sink.stop()
+        with contextlib.suppress(Exception):
+            await runtime.mongo.drop_database(settings.database_name("notify"))
+
+
+async def start_group_at_end(bootstrap: str, group: str, topics: list[str]) -> None:
+    """Commit the end offsets for a new consumer group, so the service reads only what this run
+    publishes. Why: the local broker's topics keep every earlier run's facts (thousands of org
+    events); replaying them all into a fresh replica would make each test minutes long."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        # aiokafka has no public "partitions of a topic" call that fetches metadata first
+        cluster = await consumer._client.fetch_all_metadata()
+        tps = [TopicPartition(t, p) for t in topics for p in sorted(cluster.partitions_for_topic(t) or ())]
+        assert tps, f"no partitions for {topics}"
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        await consumer.commit({tp: off for tp, off in ends.items()})
+    finally:
+        await consumer.stop()
+
+
+async def publish(bootstrap: str, events: list[Event]) -> list[Envelope]:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    out = []
+    try:
+        for e in events:
+            env = Envelope.wrap(e, source="it")
+            await producer.send_and_wait(e.topic, env.to_bytes(), key=env.subject.encode())
+            out.append(env)
+    finally:
+        await producer.stop()
+    return out
+
+
+async def publish_org(h: Harness) -> None:
+    seed = parse_seed((REPO / "services/org/seeds/kien_giang.yaml").read_text(encoding="utf-8"))
+    await publish(h.settings.kafka_bootstrap, list(seed_events(seed)))
+    units = [c[0] for c in CONSULTEES] + [VACANT_UNIT[0]]
+
+    async def ready() -> bool:
+        try:
+            return all(
+                isinstance(h.runtime.service.recipients.in_charge(u, datetime.now(UTC)), Contact)
+                for u in units[:-1]
+            ) and h.runtime.replica.registry.hierarchy.has_unit(units[-1])
+        except ReplicaBehind:
+            return False
+
+    await wait_until(ready, 90, "org replica of notify to know every consultee")
+
+
+async def wait_until(pred: Any, within: float, what: str) -> Any:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + within
+    while loop.time() < end:
+        value = await pred()
+        if value:
+            return value
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def decision_events(decision_id: str, title: str, *, with_vacant: bool) -> list[Event]:
+    now = datetime.now(UTC)
+    consultees = [*CONSULTEES, *([VACANT_UNIT] if with_vacant else [])]
+    return [
+        DecisionDrafted(
+            decision_id=decision_id,
+            seq=1,
+            occurred_at=now,
+            issuer_unit_id="kg.ubnd",
+            doc_type=DocType.DECISION,
+            title=title,
+            articles=(
+                Article(
+                    article_id="d1",
+                    text="Điều 1. Phạm vi điều chỉnh\nQuyết định này quy định mức hỗ trợ hộ nghèo.",
+                ),
+                Article(
+                    article_id="d2",
+                    text="Điều 2. Đối tượng áp dụng\nHộ nghèo, hộ cận nghèo trên địa bàn tỉnh.",
+                ),
+            ),
+        ),
+        ConsultationRequested(
+            decision_id=decision_id,
+            seq=2,
+            occurred_at=now,
+            draft_version=1,
+            requirement=ConsultationRequirement(
+                consultees=tuple(ConsulteeSpec(unit_id=u, kind=k, name_vi=n) for u, k, n in consultees),
+                deadline=now + timedelta(days=10),
+                synthesiser_unit_id="kg.bdv",
+                escalation_unit_id="kg.cap_uy",
+                policy_id="consultation-policy",
+                policy_version="1",
+            ),
+        ),
+    ]
+
+
+def mails_with(mail_dir: Path, needle: str) -> list[email.message.EmailMessage]:
+    out = []
+    for p in sorted(mail_dir.glob("*.eml")):
+        msg = email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        assert isinstance(msg, email.message.EmailMessage)
+        body = msg.get_body(preferencelist=("plain",))
+        text = body.get_content() if body is not None else ""
+        if needle in str(msg["Subject"]) or needle in text:
+            out.append(msg)
+    return out
+
+
+def link_of(msg: email.message.EmailMessage) -> str:
+    body = msg.get_body(preferencelist=("plain",))
+    assert body is not None
+    found = LINK_RE.findall(body.get_content())
+    assert found, "the e-mail carries an action link"
+    return str(found[0])
+
+
+async def opinion_requests(bootstrap: str, decision_id: str, within: float = 10.0) -> list[Envelope]:
+    """Every ``decision.opinion_submitted`` for our decision on the real topic (fresh reader)."""
+    consumer = AIOKafkaConsumer(
+        DECISION_REQUESTS, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    )
+    await consumer.start()
+    found: list[Envelope] = []
+    try:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + within
+        while loop.time() < end:
+            batch = await consumer.getmany(timeout_ms=500)
+            if not batch and found:
+                break
+            for records in batch.values():
+                for r in records:
+                    with contextlib.suppress(Exception):
+                        env = Envelope.from_bytes(r.value)
+                        if env.type == "decision.opinion_submitted" and env.subject == decision_id:
+                            found.append(env)
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def topic_envelopes(bootstrap: str, topic: str, pred: Any, within: float = 10.0) -> list[Envelope]:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    )
+    await consumer.start()
+    found: list[Envelope] = []
+    try:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + within
+        idle = 0
+        while loop.time() < end and idle < 4:
+            batch = await consumer.getmany(timeout_ms=500)
+            idle = 0 if batch else idle + 1
+            for records in batch.values():
+                for r in records:
+                    with contextlib.suppress(Exception):
+                        env = Envelope.from_bytes(r.value)
+                        if pred(env):
+                            found.append(env)
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def test_consultation_emails_links_single_use_opinion_reaches_kafka(tmp_path: Path) -> None:
+    async with running_notify(tmp_path) as h, httpx.AsyncClient(timeout=20) as http:
+        await publish_org(h)
+        decision_id = f"it-notify-{uuid.uuid4().hex[:12]}"
+        title = f"Quyết định hỗ trợ hộ nghèo ({decision_id})"
+        await publish(h.settings.kafka_bootstrap, decision_events(decision_id, title, with_vacant=True))
+
+        # each consultee's person in charge gets exactly one e-mail with a link
+        async def all_mails() -> list[email.message.EmailMessage] | None:
+            found = mails_with(h.mail_dir, decision_id)
+            return found if len(found) >= len(CONSULTEES) else None
+
+        mails = await wait_until(all_mails, 60, "one e-mail per consultee")
+        await asyncio.sleep(1.0)
+        mails = mails_with(h.mail_dir, decision_id)
+        assert len(mails) == len(CONSULTEES), [m["To"] for m in mails]
+        links = {link_of(m) for m in mails}
+        assert len(links) == len(CONSULTEES), "every consultee has its own link"
+        assert all(link.startswith(h.base_url + "/a/") for link in links)
+        assert "Đề nghị" in str(mails[0]["Subject"]) or "góp ý" in str(mails[0]["Subject"]).lower()
+
+        # the vacant unit is an operator-visible failure, not silence
+        async def recorded() -> dict[str, str] | None:
+            resp = await http.get(f"{h.base_url}/deliveries", params={"decision_id": decision_id})
+            assert resp.status_code == 200
+            statuses = {d["unit_id"]: d["status"] for d in resp.json()["deliveries"]}
+            done = len(statuses) == len(CONSULTEES) + 1 and all(
+                statuses[u] == "sent" for u, _, _ in CONSULTEES
+            )
+            return statuses if done else None
+
+        statuses = await wait_until(recorded, 30, "every delivery recorded as sent")
+        assert statuses[VACANT_UNIT[0]] == "no_recipient"
+        failed = await http.get(f"{h.base_url}/deliveries", params={"status": "no_recipient"})
+        assert any(d["decision_id"] == decision_id for d in failed.json()["deliveries"])
+
+        # the page shows the draft by article
+        link = sorted(links)[0]
+        page = await http.get(link)
+        assert page.status_code == 200
+        assert "Điều 1. Phạm vi điều chỉnh" in page.text and "Hộ nghèo, hộ cận nghèo" in page.text
+        assert page.headers["referrer-policy"] == "no-referrer"
+
+        # submit once → confirmation; again → what was submitted, nothing new recorded
+        form = {
+            "stance": "agree_with_amendments",
+            "article_comment__d1": "Đề nghị nêu rõ mức hỗ trợ theo từng nhóm hộ.",
+            "general_comment": "Cơ bản nhất trí.",
+            "draft_version": "1",
+        }
+        first = await http.post(link, data=form)
+        assert first.status_code == 200, first.text
+        assert "Đã gửi ý kiến thành công" in first.text
+        again = await http.post(link, data={**form, "general_comment": "Lần hai"})
+        assert again.status_code == 409
+        assert "Đề nghị nêu rõ mức hỗ trợ" in again.text and "Lần hai" not in again.text
+        reopened = await http.get(link)
+        assert reopened.status_code == 200 and "Ý kiến đã được gửi trước đó" in reopened.text
+
+        # tampered and expired links → Vietnamese 4xx pages
+        tampered = link[:-2] + ("AA" if not link.endswith("AA") else "BB")
+        bad = await http.get(tampered)
+        assert bad.status_code in (400, 403) and "Liên kết" in bad.text
+        key = SigningKey(h.settings.link_key_id, h.settings.link_secret.encode())
+        old = issue_link(
+            key=key,
+            recipient_unit_id="kg.mttq",
+            recipient_role="chu_tich",
+            person_id="p.kg.009",
+            decision_id=decision_id,
+            action=Action.GIVE_OPINION,
+            expires_at=datetime.now(UTC) - timedelta(minutes=1),
+        )
+        expired = await http.get(old.url(h.base_url))
+        assert expired.status_code == 410 and "Liên kết đã hết hạn" in expired.text
+
+        # the opinion request is on Kafka, exactly once, deduplicable by the workflow
+        token_id = link.rsplit("/", 1)[1]
+        subs = await wait_until(
+            lambda: opinion_requests(h.settings.kafka_bootstrap, decision_id),
+            30,
+            "opinion_submitted on Kafka",
+        )
+        assert len(subs) == 1, [s.payload for s in subs]
+        payload = subs[0].payload
+        assert payload["stance"] == "agree_with_amendments"
+        assert payload["comments"] == [
+            {"article_id": "d1", "text": "Đề nghị nêu rõ mức hỗ trợ theo từng nhóm hộ."}
+        ]
+        assert payload["request_id"] == payload["link_token_id"]
+        assert payload["consultee_unit_id"] in {c[0] for c in CONSULTEES}
+        assert token_id  # the URL token embeds the token id; the request id is that id
+        stored = await h.runtime.submissions.load(payload["request_id"])
+        assert stored is not None and stored.state["general_comment"] == "Cơ bản nhất trí."
+
+        # delivery facts on notify.events
+        sent = await topic_envelopes(
+            h.settings.kafka_bootstrap,
+            NOTIFY_EVENTS,
+            lambda e: e.payload.get("decision_id") == decision_id,
+        )
+        types = [e.type for e in sent]
+        assert types.count("notify.delivery_sent") == len(CONSULTEES)
+        assert types.count("notify.delivery_failed") == 1
+
+
+async def test_redelivered_consultation_fact_sends_nothing_twice(tmp_path: Path) -> None:
+    async with running_notify(tmp_path) as h:
+        await publish_org(h)
+        decision_id = f"it-notify-dup-{uuid.uuid4().hex[:12]}"
+        events = decision_events(decision_id, f"Dự thảo thử trùng lặp ({decision_id})", with_vacant=False)
+        envs = [Envelope.wrap(e, source="it") for e in events]
+        producer = AIOKafkaProducer(
+            bootstrap_servers=h.settings.kafka_bootstrap, acks="all", enable_idempotence=True
+        )
+        await producer.start()
+        try:
+            for env in [*envs, envs[1]]:  # the consultation fact delivered twice
+                await producer.send_and_wait(DECISION_EVENTS, env.to_bytes(), key=env.subject.encode())
+        finally:
+            await producer.stop()
+
+        async def done() -> bool:
+            return len(mails_with(h.mail_dir, decision_id)) >= len(CONSULTEES)
+
+        await wait_until(done, 60, "e-mails")
+        await asyncio.sleep(2.0)
+        assert len(mails_with(h.mail_dir, decision_id)) == len(CONSULTEES)
+        assert ORG_EVENTS  # (org facts were consumed from the shared topic above)
+
+
+async def test_unreachable_smtp_retries_then_dead_letters_and_publishes_failure(tmp_path: Path) -> None:
+    closed_port = free_port()  # nothing listens there: connection refused = retryable failure
+    async with (
+        running_notify(
+            tmp_path,
+            SMTP_PORT=closed_port,
+            SMTP_TIMEOUT=2.0,
+            DELIVERY_MAX_ATTEMPTS=2,
+            DELIVERY_RETRY_BASE_SECONDS=0.3,
+        ) as h,
+        httpx.AsyncClient(timeout=20) as http,
+    ):
+        await publish_org(h)
+        decision_id = f"it-notify-dlq-{uuid.uuid4().hex[:12]}"
+        await publish(
+            h.settings.kafka_bootstrap,
+            decision_events(decision_id, f"Dự thảo thử lỗi gửi ({decision_id})", with_vacant=False),
+        )
+
+        async def dead() -> list[dict[str, Any]] | None:
+            r = await http.get(f"{h.base_url}/deliveries", params={"decision_id": decision_id})
+            ds = r.json()["deliveries"]
+            return (
+                ds if len(ds) == len(CONSULTEES) and all(d["status"] == "dead_lettered" for d in ds) else None
+            )
+
+        deliveries = await wait_until(dead, 60, "every delivery dead-lettered")
+        assert all(d["attempts"] == 2 and d["last_error"] for d in deliveries)
+        assert all([a["outcome"] for a in d["history"]] == ["retryable_failure"] * 2 for d in deliveries)
+        failed = await topic_envelopes(
+            h.settings.kafka_bootstrap,
+            NOTIFY_EVENTS,
+            lambda e: e.type == "notify.delivery_failed" and e.payload.get("decision_id") == decision_id,
+        )
+        assert len(failed) == len(CONSULTEES)
+        assert all(e.payload["status"] == "dead_lettered" and e.payload["reason"] for e in failed)
