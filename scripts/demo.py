@@ -85,9 +85,6 @@ class Demo:
     def __init__(self) -> None:
         self.http = httpx.AsyncClient(timeout=10)
         self.settings = CommonSettings()
-        self.producer = AIOKafkaProducer(
-            bootstrap_servers=self.settings.kafka_bootstrap, acks="all", enable_idempotence=True
-        )
         self.started = time.time()
         self.did = f"KG-QD-{datetime.now(UTC):%Y%m%d}-{uuid.uuid4().hex[:6]}"
         self.tracer = trace.get_tracer("agency-demo")
@@ -127,7 +124,7 @@ class Demo:
             assert isinstance(msg, email.message.EmailMessage)
             body = msg.get_body(preferencelist=("plain",))
             text = body.get_content() if body else ""
-            if self.did not in text and self.title not in text and self.title not in str(msg["Subject"]):
+            if self.did not in text:  # notifications carry the case reference (mã hồ sơ)
                 continue
             self.seen_mail.add(path)
             out.append(msg)
@@ -141,6 +138,9 @@ class Demo:
     title = "Quyết định ban hành quy định bồi thường, hỗ trợ, tái định cư khi Nhà nước thu hồi đất dự án mở rộng cảng Rạch Giá"
 
     async def run(self) -> None:
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=self.settings.kafka_bootstrap, acks="all", enable_idempotence=True
+        )
         await self.producer.start()
         provider = configure_telemetry("agency-demo", self.settings)
         try:
@@ -207,19 +207,21 @@ class Demo:
             return self.mails if len(self.mails) >= len(units) else None
 
         mails = await until(f"{len(units)} consultation e-mails in {MAIL_DIR}", all_mails, 60)
+        by_email: dict[str, str] = {}
+        for unit in units:
+            person_id = (await self.get(f"{ORG}/api/units/{unit}/in-charge") or {}).get("person_id")
+            person = await self.get(f"{ORG}/api/people/{person_id}") if person_id else None
+            if person and person.get("contacts", {}).get("email"):
+                by_email[person["contacts"]["email"].lower()] = unit
         links: dict[str, str] = {}
         for msg in mails:
             found = LINK.findall(self.text_of(msg))
-            if not found:
+            unit = by_email.get(str(msg["To"]).strip().lower())
+            if not found or unit is None:
                 continue
             page = await self.http.get(found[0])
-            unit = next((u for u, name in units.items() if name in page.text), None)
-            say(
-                f"    ✉ {msg['To']}: {msg['Subject']}  → page {page.status_code}"
-                + (f" ({units[unit]})" if unit else "")
-            )
-            if unit:
-                links[unit] = found[0]
+            say(f"    ✉ {units[unit]} — {msg['To']}: «{msg['Subject']}» → page {page.status_code}")
+            links[unit] = found[0]
         missing_links = set(units) - set(links)
         if missing_links:
             raise DemoFailed(f"no link received for {sorted(missing_links)}")

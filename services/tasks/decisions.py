@@ -214,7 +214,12 @@ class DecisionService:
                 requirement = self.org.requirement_for(r.issuer_unit_id, r.doc_type, r.flags, at)
                 return facts + d.request_consultation(f"{cid}:consult", requirement=requirement, at=at)
             case RevisionSubmitted():
-                return d.revise(cid, articles=[(a.article_id, a.text) for a in r.articles], at=at)
+                return d.revise(
+                    cid,
+                    articles=[(a.article_id, a.text) for a in r.articles],
+                    at=at,
+                    reconsultation_deadline=self._reconsultation_deadline(d, at),
+                )
             case OpinionSubmitted():
                 acting = self.org.acting_as(r.person_id, r.consultee_unit_id, at)
                 if acting is None:
@@ -289,6 +294,16 @@ class DecisionService:
             case WithdrawalRequested():
                 return d.withdraw(cid, by_person_id=r.by_person_id, reason=r.reason, at=at)
         raise DomainError("unsupported_request", f"Loại yêu cầu «{r.event_type}» chưa được hỗ trợ.")
+
+    def _reconsultation_deadline(self, d: Decision, at: datetime) -> datetime | None:
+        """A revision that changes commented articles re-opens consultation for those
+        consultees: they get the policy's full window again, counted from now."""
+        if d.issuer_unit_id is None or d.doc_type is None or d.requirement is None:
+            return None
+        try:
+            return self.org.requirement_for(d.issuer_unit_id, d.doc_type, d.flags, at).deadline
+        except DomainError:
+            return None
 
     # -- time ---------------------------------------------------------------------
     async def tick_all(self) -> int:

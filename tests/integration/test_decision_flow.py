@@ -279,3 +279,49 @@ async def test_unknown_issuer_is_refused_in_vietnamese(
 async def _replica_ready(tasks: Proc) -> bool:
     health = await get_json(f"{tasks.url}/health")
     return bool(health and health["org_events"] >= 280)
+
+
+async def test_revision_reopens_only_consultees_whose_commented_articles_changed(
+    services: dict[str, Proc], producer: AIOKafkaProducer
+) -> None:
+    org, tasks = services["org"], services["tasks"]
+    await wait_for(lambda: _replica_ready(tasks), within=180, what="replica")
+    did = f"kg-rev-{RUN_ID}-{uuid.uuid4().hex[:6]}"
+    articles = (
+        Article(article_id="d1", text="Mức hỗ trợ."),
+        Article(article_id="d2", text="Thời hạn bàn giao."),
+    )
+    await send(
+        producer,
+        DraftSubmitted(
+            request_id=f"draft-{did}",
+            decision_id=did,
+            submitted_at=now(),
+            issuer_unit_id="kg.ubnd",
+            submitted_by="agency",
+            doc_type=DocType.DECISION,
+            title="Quyết định sửa đổi",
+            flags=(DecisionFlag.AFFECTS_PEOPLE_RIGHTS,),
+            articles=articles,
+        ),
+    )
+    await wait_fact(tasks, did, "decision.consultation_requested")
+    await send(producer, opinion(did, "kg.mttq", await in_charge(org, "kg.mttq")))  # comments on d1
+    await wait_fact(tasks, did, "decision.opinion_recorded")
+    from shared.contract.events.decisions import RevisionSubmitted
+
+    await send(
+        producer,
+        RevisionSubmitted(
+            request_id=f"rev-{did}",
+            decision_id=did,
+            submitted_at=now(),
+            submitted_by="agency",
+            articles=(Article(article_id="d1", text="Mức hỗ trợ: 80 triệu đồng/hộ."), articles[1]),
+        ),
+    )
+    revised = (await wait_fact(tasks, did, "decision.revised"))[0]
+    assert revised["version"] == 2
+    assert revised["changed_article_ids"] == ["d1"]
+    assert revised["reopened_consultee_unit_ids"] == ["kg.mttq"]
+    assert revised["reconsultation_deadline"] is not None

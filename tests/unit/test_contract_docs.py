@@ -29,3 +29,20 @@ def test_every_event_a_service_declares_is_in_the_catalog_and_has_a_schema() -> 
     for cls in product_events:
         assert f"`{cls.event_type}`" in catalog, cls.event_type
         assert f"{cls.event_type}.v{cls.event_version}" in schemas, cls.event_type
+
+
+def test_every_product_event_has_a_docstring_for_the_catalog() -> None:
+    # the catalog's "meaning" column is the docstring's first paragraph; import the event
+    # modules so the check does not depend on which tests ran before
+    import shared.contract.events.decisions
+    import shared.contract.events.notify
+    import shared.contract.events.org
+    import shared.contract.events.workflows  # noqa: F401
+
+    product = {"org", "decision", "workflow", "complaint", "situation", "plan", "notify"}
+    undocumented = sorted(
+        f"{t}.v{v} ({c.__name__})"
+        for (t, v), c in registered_events().items()
+        if t.split(".")[0] in product and not (c.__doc__ or "").strip()
+    )
+    assert undocumented == [], f"add a docstring (it is the catalog's meaning): {undocumented}"

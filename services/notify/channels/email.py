@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.utils
 from dataclasses import dataclass
+import email.policy
 from email.message import EmailMessage
 
 import aiosmtplib
@@ -35,7 +36,10 @@ def build_email(message: EmailOut, sender: str) -> EmailMessage:
     """A multipart/alternative UTF-8 message (plain text first, HTML preferred by clients)."""
     if not message.to:
         raise ValueError("email needs at least one recipient")
-    msg = EmailMessage()
+    # Not folded: CPython's header folder drops the space between RFC 2047 encoded words
+    # when it folds a long Vietnamese subject ("ban hành" arrives as "banhành"). 998 is
+    # RFC 5322's hard line limit; a test round-trips a long subject.
+    msg = EmailMessage(policy=email.policy.default.clone(max_line_length=998))
     msg["From"] = sender
     msg["To"] = ", ".join(message.to)
     msg["Subject"] = message.subject

@@ -186,6 +186,9 @@ class DecisionFact(Event):
 
 
 class DecisionDrafted(DecisionFact):
+    """A draft (dự thảo) was created: version 1 of the document's articles, with the flags that the
+    consultation policy uses to decide who must be consulted."""
+
     event_type: ClassVar[str] = "decision.drafted"
 
     issuer_unit_id: str = Field(min_length=1)
@@ -213,6 +216,10 @@ class DecisionRevised(DecisionFact):
 
 
 class ConsultationRequested(DecisionFact):
+    """The draft was sent out for opinions (gửi lấy ý kiến): consultees, deadline, public-comment window
+    and synthesiser come from the versioned consultation policy, never from the drafter. Notify sends
+    each consultee its action link."""
+
     event_type: ClassVar[str] = "decision.consultation_requested"
 
     draft_version: int = Field(ge=1)
@@ -220,6 +227,10 @@ class ConsultationRequested(DecisionFact):
 
 
 class OpinionRecorded(DecisionFact):
+    """A consultee's opinion (ý kiến) on a draft version was recorded: its stance and per-article
+    comments, given by the holder or a substitute. A late opinion is flagged (``late``), not refused; a
+    new one on the same version supersedes the previous one."""
+
     event_type: ClassVar[str] = "decision.opinion_recorded"
 
     opinion_id: str
@@ -238,6 +249,9 @@ class OpinionRecorded(DecisionFact):
 
 
 class PublicCommentOpened(DecisionFact):
+    """The draft was published for public comment (lấy ý kiến nhân dân) because it touches many
+    citizens; comments are accepted until ``closes_at``."""
+
     event_type: ClassVar[str] = "decision.public_comment_opened"
 
     draft_version: int = Field(ge=1)
@@ -245,6 +259,9 @@ class PublicCommentOpened(DecisionFact):
 
 
 class PublicCommentRecorded(DecisionFact):
+    """A citizen's comment (góp ý của nhân dân) on the draft was recorded and awaits moderation;
+    ``author_ref`` is pseudonymous, no personal data."""
+
     event_type: ClassVar[str] = "decision.public_comment_recorded"
 
     comment_id: str
@@ -256,6 +273,9 @@ class PublicCommentRecorded(DecisionFact):
 
 
 class PublicCommentModerated(DecisionFact):
+    """A public comment was approved or rejected (kiểm duyệt; a rejection gives a reason). Only approved
+    comments go into the synthesis."""
+
     event_type: ClassVar[str] = "decision.public_comment_moderated"
 
     comment_id: str
@@ -265,6 +285,9 @@ class PublicCommentModerated(DecisionFact):
 
 
 class PublicCommentClosed(DecisionFact):
+    """The public comment window closed (its time was up), with the counts of approved, rejected and
+    still-pending comments."""
+
     event_type: ClassVar[str] = "decision.public_comment_closed"
 
     approved_count: int = Field(ge=0)
@@ -273,6 +296,10 @@ class PublicCommentClosed(DecisionFact):
 
 
 class ConsultationClosed(DecisionFact):
+    """The collection of opinions ended (kết thúc lấy ý kiến), which is allowed only once no consultee
+    still within its deadline is missing; ``missing_consultee_unit_ids`` lists those that never
+    answered."""
+
     event_type: ClassVar[str] = "decision.consultation_closed"
 
     closed_by: str | None = None
@@ -281,6 +308,9 @@ class ConsultationClosed(DecisionFact):
 
 
 class ReminderDue(DecisionFact):
+    """Reminder (nhắc việc): a consultee has not given its opinion and its deadline is near
+    (``reminder_lead_working_days`` working days before). Time-driven, once per consultee and round."""
+
     event_type: ClassVar[str] = "decision.reminder_due"
 
     consultee_unit_id: str
@@ -306,6 +336,10 @@ class Escalated(DecisionFact):
 
 
 class DecisionSynthesised(DecisionFact):
+    """The Dân vận board synthesised the opinions (tổng hợp ý kiến) of the consultees and the approved
+    public comments on a draft version, to report to the party committee and the People's Committee
+    (``report_to_unit_ids``)."""
+
     event_type: ClassVar[str] = "decision.synthesised"
 
     by_unit_id: str
@@ -319,6 +353,9 @@ class DecisionSynthesised(DecisionFact):
 
 
 class DispositionRecorded(DecisionFact):
+    """The drafting body recorded how it dealt with an opinion: accepted (tiếp thu), explained (giải
+    trình) or not accepted, with a reason unless accepted."""
+
     event_type: ClassVar[str] = "decision.disposition_recorded"
 
     opinion_id: str
@@ -353,6 +390,10 @@ class OverrideRecorded(DecisionFact):
 
 
 class DecisionIssued(DecisionFact):
+    """The document was issued (ban hành) on the given draft version: the consultation rule was met, or
+    the missing opinions were waived by an override (``with_exception``). Followed by
+    ``decision.coordination_tasks_created``."""
+
     event_type: ClassVar[str] = "decision.issued"
 
     requested_by: str
@@ -363,6 +404,8 @@ class DecisionIssued(DecisionFact):
 
 
 class DecisionWithdrawn(DecisionFact):
+    """The draft was abandoned (rút dự thảo) with a reason; terminal."""
+
     event_type: ClassVar[str] = "decision.withdrawn"
 
     by_person_id: str
@@ -393,6 +436,11 @@ class DecisionRequest(Event):
 
 
 class DraftSubmitted(DecisionRequest):
+    """From the drafting body's agency system: create a draft (dự thảo) with its articles and flags.
+    Answered with ``decision.drafted`` and ``decision.consultation_requested`` (consultees computed from
+    the consultation policy; ``decision.public_comment_opened`` too when required), or
+    ``decision.request_rejected``."""
+
     event_type: ClassVar[str] = "decision.draft_submitted"
 
     issuer_unit_id: str = Field(min_length=1)
@@ -404,6 +452,9 @@ class DraftSubmitted(DecisionRequest):
 
 
 class RevisionSubmitted(DecisionRequest):
+    """From the drafting body's agency system: a new version of the draft's articles (sửa dự thảo).
+    Answered with ``decision.revised``, or ``decision.request_rejected`` (e.g. nothing changed)."""
+
     event_type: ClassVar[str] = "decision.revision_submitted"
 
     submitted_by: str = Field(min_length=1)
@@ -427,6 +478,10 @@ class OpinionSubmitted(DecisionRequest):
 
 
 class PublicCommentSubmitted(DecisionRequest):
+    """From an agency system's public-comment channel (e.g. a web portal): a citizen's comment (góp ý
+    của nhân dân) while the public comment window is open. Answered with
+    ``decision.public_comment_recorded`` (awaiting moderation) or ``decision.request_rejected``."""
+
     event_type: ClassVar[str] = "decision.public_comment_submitted"
 
     text: str = Field(min_length=1)
@@ -436,6 +491,10 @@ class PublicCommentSubmitted(DecisionRequest):
 
 
 class PublicCommentModerationSubmitted(DecisionRequest):
+    """From the agency system of the moderator: approve or reject a public comment (kiểm duyệt; a
+    rejection needs a reason). Answered with ``decision.public_comment_moderated`` or
+    ``decision.request_rejected``."""
+
     event_type: ClassVar[str] = "decision.public_comment_moderation_submitted"
 
     comment_id: str = Field(min_length=1)
@@ -445,12 +504,20 @@ class PublicCommentModerationSubmitted(DecisionRequest):
 
 
 class ConsultationCloseRequested(DecisionRequest):
+    """From the drafting body's agency system: end the collection of opinions (kết thúc lấy ý kiến).
+    Answered with ``decision.consultation_closed``, or ``decision.request_rejected`` while the public
+    comment window is open or a missing consultee is still within its deadline."""
+
     event_type: ClassVar[str] = "decision.consultation_close_requested"
 
     requested_by: str = Field(min_length=1)
 
 
 class SynthesisSubmitted(DecisionRequest):
+    """From the Dân vận board's system: its synthesis of the opinions (tổng hợp ý kiến). Answered with
+    ``decision.synthesised``, or ``decision.request_rejected`` if the sender is not the synthesiser
+    named by the policy, opinions are missing or public comments await moderation."""
+
     event_type: ClassVar[str] = "decision.synthesis_submitted"
 
     by_unit_id: str = Field(min_length=1)
@@ -459,6 +526,10 @@ class SynthesisSubmitted(DecisionRequest):
 
 
 class DispositionSubmitted(DecisionRequest):
+    """From the drafting body's agency system: how it dealt with an opinion (tiếp thu, giải trình, không
+    tiếp thu; a reason unless accepted). Answered with ``decision.disposition_recorded`` or
+    ``decision.request_rejected``."""
+
     event_type: ClassVar[str] = "decision.disposition_submitted"
 
     opinion_id: str = Field(min_length=1)
@@ -468,6 +539,10 @@ class DispositionSubmitted(DecisionRequest):
 
 
 class IssuanceRequested(DecisionRequest):
+    """From the drafting body's agency system: ask to issue the document (đề nghị ban hành). Answered
+    with ``decision.issued`` and ``decision.coordination_tasks_created`` (for ``implementing_unit_ids``)
+    when the rule is met, otherwise ``decision.issuance_refused`` naming every missing item."""
+
     event_type: ClassVar[str] = "decision.issuance_requested"
 
     requested_by: str = Field(min_length=1)
@@ -475,6 +550,10 @@ class IssuanceRequested(DecisionRequest):
 
 
 class OverrideRequested(DecisionRequest):
+    """From the agency system of a person holding an authorised role: waive missing opinions (cho phép
+    ban hành ngoại lệ) with a reason. Answered with ``decision.override_recorded`` (reported as an
+    exception) or ``decision.request_rejected`` (role not authorised or not held, nothing missing)."""
+
     event_type: ClassVar[str] = "decision.override_requested"
 
     by_person_id: str = Field(min_length=1)
@@ -484,6 +563,9 @@ class OverrideRequested(DecisionRequest):
 
 
 class WithdrawalRequested(DecisionRequest):
+    """From the drafting body's agency system: abandon the draft (rút dự thảo) with a reason. Answered
+    with ``decision.withdrawn`` or ``decision.request_rejected``."""
+
     event_type: ClassVar[str] = "decision.withdrawal_requested"
 
     by_person_id: str = Field(min_length=1)

@@ -269,6 +269,9 @@ class ComplaintReviewProposed(ComplaintFact):
 
 
 class ComplaintCitizenAnswered(ComplaintFact):
+    """The resolution result was answered to the citizen (trả lời công dân) by ``channel``, document
+    ``answer_ref``; ``late`` when past the answer time limit. Needed, with publication, before closing."""
+
     event_type: ClassVar[str] = "complaint.citizen_answered"
 
     by_unit_id: str = Field(min_length=1)
@@ -289,6 +292,9 @@ class ComplaintResultPublished(ComplaintFact):
 
 
 class ComplaintClosed(ComplaintFact):
+    """The complaint was closed (kết thúc vụ việc) under its lawful resolution ``decision_ref``, after
+    the result was both answered to the citizen and published."""
+
     event_type: ClassVar[str] = "complaint.closed"
 
     closed_by: str = Field(min_length=1)
@@ -304,6 +310,9 @@ class ComplaintWithdrawn(ComplaintFact):
 
 
 class ComplaintReminderDue(ComplaintFact):
+    """Reminder (nhắc việc): a time-limited milestone (resolution, review proposal, or answer and
+    publication) is near its due date; sent to ``notify_unit_ids``, once per milestone and round."""
+
     event_type: ClassVar[str] = "complaint.reminder_due"
 
     milestone: ComplaintMilestone
@@ -314,6 +323,9 @@ class ComplaintReminderDue(ComplaintFact):
 
 
 class ComplaintOverdue(ComplaintFact):
+    """A time-limited milestone (resolution, review proposal, or answer and publication) passed its due
+    date undone (quá hạn); sent to ``notify_unit_ids``, once per milestone and round."""
+
     event_type: ClassVar[str] = "complaint.overdue"
 
     milestone: ComplaintMilestone
@@ -392,6 +404,9 @@ class SituationWorkingGroupFormed(SituationFact):
 
 
 class SituationResolved(SituationFact):
+    """The situation was brought under control (ổn định tình hình), with a summary of the outcome; it
+    can then be closed."""
+
     event_type: ClassVar[str] = "situation.resolved"
 
     by_unit_id: str = Field(min_length=1)
@@ -399,6 +414,8 @@ class SituationResolved(SituationFact):
 
 
 class SituationClosed(SituationFact):
+    """A resolved situation was closed (kết thúc)."""
+
     event_type: ClassVar[str] = "situation.closed"
 
     closed_by: str = Field(min_length=1)
@@ -423,6 +440,8 @@ class PlanAdopted(PlanFact):
 
 
 class PlanTaskStarted(PlanFact):
+    """An assignee unit started work on a content item of the plan (bắt đầu thực hiện)."""
+
     event_type: ClassVar[str] = "plan.task_started"
 
     item_id: str = Field(min_length=1)
@@ -430,6 +449,9 @@ class PlanTaskStarted(PlanFact):
 
 
 class PlanTaskCompleted(PlanFact):
+    """An assignee unit completed a content item (hoàn thành) with its result; ``late`` when after the
+    item's due date."""
+
     event_type: ClassVar[str] = "plan.task_completed"
 
     item_id: str = Field(min_length=1)
@@ -439,6 +461,9 @@ class PlanTaskCompleted(PlanFact):
 
 
 class PlanTaskReminderDue(PlanFact):
+    """Reminder (nhắc việc): an assignee's content item is not done and its due date is near. Once per
+    task."""
+
     event_type: ClassVar[str] = "plan.task_reminder_due"
 
     item_id: str = Field(min_length=1)
@@ -448,6 +473,9 @@ class PlanTaskReminderDue(PlanFact):
 
 
 class PlanTaskOverdue(PlanFact):
+    """An assignee's content item passed its due date undone (quá hạn); it may still be completed, late.
+    Once per task."""
+
     event_type: ClassVar[str] = "plan.task_overdue"
 
     item_id: str = Field(min_length=1)
@@ -470,6 +498,9 @@ class PlanResultReported(PlanFact):
 
 
 class PlanReportReminderDue(PlanFact):
+    """Reminder (nhắc gửi báo cáo): a reporter has not yet sent its result report and the report
+    deadline is near; ``to_unit_id`` is where its route sends it."""
+
     event_type: ClassVar[str] = "plan.report_reminder_due"
 
     reporter_unit_id: str = Field(min_length=1)
@@ -479,6 +510,9 @@ class PlanReportReminderDue(PlanFact):
 
 
 class PlanReportOverdue(PlanFact):
+    """A reporter missed the plan's report deadline (quá hạn gửi báo cáo) for the unit its route names
+    (``to_unit_id``); it may still report, late."""
+
     event_type: ClassVar[str] = "plan.report_overdue"
 
     reporter_unit_id: str = Field(min_length=1)
@@ -537,6 +571,11 @@ class ComplaintReceiptSubmitted(ComplaintRequest):
 
 
 class ComplaintResolutionSubmitted(ComplaintRequest):
+    """From the case system of the deciding body: the resolution decision (quyết định giải quyết),
+    assessed lawful or not and complex or not. Answered with ``complaint.resolution_decided`` plus
+    ``complaint.mobilisation_assigned`` (lawful and complex) or ``complaint.review_required`` (not
+    lawful), or ``workflow.request_rejected``."""
+
     event_type: ClassVar[str] = "complaint.resolution_submitted"
 
     decided_by_unit_id: str = Field(min_length=1)
@@ -547,6 +586,10 @@ class ComplaintResolutionSubmitted(ComplaintRequest):
 
 
 class ComplaintReviewProposalSubmitted(ComplaintRequest):
+    """From the Dân vận board's system: it proposes that the competent authority review a decision that
+    is not lawful (đề nghị xem xét lại). Answered with ``complaint.review_proposed`` or
+    ``workflow.request_rejected`` (e.g. not the board at the same level)."""
+
     event_type: ClassVar[str] = "complaint.review_proposal_submitted"
 
     by_unit_id: str = Field(min_length=1, description="the Dân vận board at the same level")
@@ -555,6 +598,9 @@ class ComplaintReviewProposalSubmitted(ComplaintRequest):
 
 
 class ComplaintAnswerSubmitted(ComplaintRequest):
+    """From the government body's case system: the result was answered to the citizen (trả lời công
+    dân). Answered with ``complaint.citizen_answered`` or ``workflow.request_rejected``."""
+
     event_type: ClassVar[str] = "complaint.answer_submitted"
 
     by_unit_id: str = Field(min_length=1)
@@ -563,6 +609,9 @@ class ComplaintAnswerSubmitted(ComplaintRequest):
 
 
 class ComplaintPublicationSubmitted(ComplaintRequest):
+    """From the government body's case system: the result was published in the mass media (thông tin
+    công khai). Answered with ``complaint.result_published`` or ``workflow.request_rejected``."""
+
     event_type: ClassVar[str] = "complaint.publication_submitted"
 
     channel: str = Field(min_length=1)
@@ -571,18 +620,30 @@ class ComplaintPublicationSubmitted(ComplaintRequest):
 
 
 class ComplaintCloseRequested(ComplaintRequest):
+    """From the government body's case system: close the case (kết thúc vụ việc). Answered with
+    ``complaint.closed``, or ``workflow.request_rejected`` naming what is missing until the result is
+    both answered to the citizen and published."""
+
     event_type: ClassVar[str] = "complaint.close_requested"
 
     requested_by: str = Field(min_length=1)
 
 
 class ComplaintWithdrawalSubmitted(ComplaintRequest):
+    """From the government body's case system: the petitioner withdrew the complaint (rút đơn) before a
+    lawful resolution. Answered with ``complaint.withdrawn`` or ``workflow.request_rejected``."""
+
     event_type: ClassVar[str] = "complaint.withdrawal_submitted"
 
     reason: str = Field(min_length=1)
 
 
 class SituationReportSubmitted(SituationRequest):
+    """From the government's agency system: report a complex situation (báo cáo tình huống phức tạp).
+    Answered at once with ``situation.reported``, ``situation.party_committee_reported``,
+    ``situation.parties_informed`` and ``situation.mobilisation_assigned``, or
+    ``workflow.request_rejected``."""
+
     event_type: ClassVar[str] = "situation.report_submitted"
 
     kind: SituationKind
@@ -591,6 +652,10 @@ class SituationReportSubmitted(SituationRequest):
 
 
 class SituationEscalationSubmitted(SituationRequest):
+    """From the local level's agency system: the situation is too complex, too serious or beyond
+    authority, so ask the higher level for direction (báo cáo cấp trên). Answered with
+    ``situation.escalated`` or ``workflow.request_rejected``."""
+
     event_type: ClassVar[str] = "situation.escalation_submitted"
 
     reason: EscalationReason
@@ -599,6 +664,10 @@ class SituationEscalationSubmitted(SituationRequest):
 
 
 class SituationWorkingGroupSubmitted(SituationRequest):
+    """From the system of the higher level's party committee or People's Committee, after escalation:
+    form a working group (đoàn công tác). Answered with ``situation.working_group_formed`` or
+    ``workflow.request_rejected``."""
+
     event_type: ClassVar[str] = "situation.working_group_submitted"
 
     formed_by_unit_id: str = Field(min_length=1)
@@ -611,6 +680,9 @@ class SituationWorkingGroupSubmitted(SituationRequest):
 
 
 class SituationResolutionSubmitted(SituationRequest):
+    """From the government's agency system: the situation is under control (ổn định tình hình). Answered
+    with ``situation.resolved`` or ``workflow.request_rejected``."""
+
     event_type: ClassVar[str] = "situation.resolution_submitted"
 
     by_unit_id: str = Field(min_length=1)
@@ -618,12 +690,19 @@ class SituationResolutionSubmitted(SituationRequest):
 
 
 class SituationCloseRequested(SituationRequest):
+    """From the government's agency system: close a resolved situation. Answered with
+    ``situation.closed`` or ``workflow.request_rejected``."""
+
     event_type: ClassVar[str] = "situation.close_requested"
 
     requested_by: str = Field(min_length=1)
 
 
 class PlanAdoptionSubmitted(PlanRequest):
+    """From the issuers' agency system: record an adopted coordination plan (kế hoạch phối hợp) with its
+    items, report routing and report deadline. Answered with ``plan.adopted`` or
+    ``workflow.request_rejected``."""
+
     event_type: ClassVar[str] = "plan.adoption_submitted"
 
     number: str = Field(min_length=1)
@@ -635,6 +714,9 @@ class PlanAdoptionSubmitted(PlanRequest):
 
 
 class PlanTaskStartSubmitted(PlanRequest):
+    """From an assignee unit's agency system: it started a content item of the plan. Answered with
+    ``plan.task_started`` or ``workflow.request_rejected``."""
+
     event_type: ClassVar[str] = "plan.task_start_submitted"
 
     item_id: str = Field(min_length=1)
@@ -642,6 +724,10 @@ class PlanTaskStartSubmitted(PlanRequest):
 
 
 class PlanTaskCompletionSubmitted(PlanRequest):
+    """From an assignee unit's agency system: it completed a content item, with its result. Answered
+    with ``plan.task_completed`` (and ``plan.completed`` if it was the last thing outstanding) or
+    ``workflow.request_rejected``."""
+
     event_type: ClassVar[str] = "plan.task_completion_submitted"
 
     item_id: str = Field(min_length=1)
@@ -650,6 +736,11 @@ class PlanTaskCompletionSubmitted(PlanRequest):
 
 
 class PlanReportSubmitted(PlanRequest):
+    """From a reporter unit's agency system: its result report (báo cáo kết quả). Answered with
+    ``plan.result_reported`` (and ``plan.completed`` if it was the last thing outstanding), or
+    ``workflow.request_rejected`` if the unit is not a reporter, the report is misrouted or already
+    sent."""
+
     event_type: ClassVar[str] = "plan.report_submitted"
 
     reporter_unit_id: str = Field(min_length=1)
