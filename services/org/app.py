@@ -202,7 +202,9 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
                 cls = event_class(proposed.type, proposed.version)
                 ev = cls.model_validate(proposed.payload)
             except (MalformedEvent, ValueError) as exc:
-                raise Refused(422, "invalid_event", f"Sự kiện thứ {i + 1} không hợp lệ: {exc}", event_index=i) from exc
+                raise Refused(
+                    422, "invalid_event", f"Sự kiện thứ {i + 1} không hợp lệ: {exc}", event_index=i
+                ) from exc
             if not isinstance(ev, OrgEvent):
                 raise Refused(
                     422,

@@ -8,9 +8,9 @@ replies, connection errors and timeouts are retryable.
 
 from __future__ import annotations
 
+import email.policy
 import email.utils
 from dataclasses import dataclass
-import email.policy
 from email.message import EmailMessage
 
 import aiosmtplib
