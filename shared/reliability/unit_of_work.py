@@ -13,7 +13,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.contract.envelope import Envelope
+from shared.contract.envelope import Envelope, Event
+from shared.reliability.emit import Emitter
 from shared.reliability.errors import ConcurrencyConflict
 from shared.store import AggregateStore, Stored
 
@@ -83,3 +84,26 @@ async def apply(
             on_saved()
         return Outcome(applied=True, version=version, result=change.result, outbox=list(change.outbox))
     raise AssertionError("unreachable")
+
+
+async def emit_once(
+    store: AggregateStore,
+    key: str,
+    cause: Envelope,
+    event: Event,
+    emitter: Emitter,
+    *,
+    on_saved: Callable[[], None] | None = None,
+) -> Outcome:
+    """Store ``event`` under ``key`` with its outgoing envelope, once.
+
+    For answers that belong to no aggregate (a refused request, say): keyed by the
+    request id, a redelivered request is answered exactly once.
+    """
+
+    def decide(current: Stored | None) -> Change | None:
+        if current is not None:
+            return None  # already answered
+        return Change(state=event.model_dump(mode="json"), outbox=[emitter.wrap(event, cause)])
+
+    return await apply(store, key, cause.id, decide, on_saved=on_saved)

@@ -71,7 +71,7 @@ from shared.contract.events.workflows import (
     WorkflowRequestRejected,
 )
 from shared.reliability.emit import Emitter
-from shared.reliability.unit_of_work import Change, apply
+from shared.reliability.unit_of_work import Change, apply, emit_once
 from shared.runtime import ServiceRuntime
 from shared.store import AggregateStore, Stored
 
@@ -389,13 +389,7 @@ class WorkflowService:
             message_vi=error.message_vi,
             occurred_at=self.clock.now(),
         )
-
-        def decide(current: Stored | None) -> Change | None:
-            if current is not None:
-                return None  # already answered
-            return Change(state=event.model_dump(mode="json"), outbox=[self.emitter.wrap(event, env)])
-
-        await apply(self.rejections, request.request_id, env.id, decide, on_saved=self.on_saved)
+        await emit_once(self.rejections, request.request_id, env, event, self.emitter, on_saved=self.on_saved)
 
     def _dispatch(self, agg: Aggregate[Any], r: WorkflowRequest) -> list[WorkflowFact]:
         at = self.clock.now()
