@@ -29,6 +29,7 @@ from services.notify.worker import DeliveryWorker, state_of
 from services.org.replica import OrgReplica
 from shared.contract.events.org import ORG_EVENT_TYPES
 from shared.contract.topics import DECISION_EVENTS, ORG_EVENTS
+from shared.http import install_error_handlers
 from shared.reliability.unit_of_work import Change, apply
 from shared.runtime import ServiceRuntime
 from shared.store import AggregateStore, Stored
@@ -157,6 +158,8 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
         description="Thông báo, đường dẫn góp ý dự thảo và theo dõi gửi thông báo.",
         lifespan=runtime.lifespan,
     )
+
+    install_error_handlers(app)
     app.include_router(
         build_pages_router(
             PagesDeps(

@@ -25,6 +25,7 @@ from services.org.domain.units import UnitKind
 from services.org.service import OrgChangeRefused, OrgService
 from shared.contract.envelope import MalformedEvent, event_class
 from shared.contract.events.org import OrgEvent
+from shared.http import install_error_handlers
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
 
@@ -101,6 +102,8 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
         version="1.0.0",
         lifespan=runtime.lifespan,
     )
+
+    install_error_handlers(app)
 
     @app.exception_handler(OrgDomainError)
     async def _domain_error(_: Request, exc: OrgDomainError) -> JSONResponse:

@@ -21,6 +21,7 @@ from services.reports.settings import ReportsSettings
 from services.reports.store import ReportsStore
 from services.reports.web import make_router
 from shared.contract import topics
+from shared.http import install_error_handlers
 from shared.runtime import ServiceRuntime
 
 NAME = "reports"
@@ -58,6 +59,8 @@ def build(settings: ReportsSettings | None = None) -> tuple[FastAPI, ServiceRunt
         title="Báo cáo và giám sát – Hệ thống phối hợp công tác dân vận",
         lifespan=lifespan,
     )
+
+    install_error_handlers(app)
 
     @app.get("/health", tags=["ops"])
     async def health() -> JSONResponse:

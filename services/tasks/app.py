@@ -28,6 +28,7 @@ from shared.contract import topics
 from shared.contract.envelope import Envelope, Event
 from shared.contract.events.decisions import DECISION_REQUEST_TYPES, DecisionRequest
 from shared.contract.events.org import ORG_EVENT_TYPES
+from shared.http import install_error_handlers
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
 
@@ -112,6 +113,8 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
         version="1.0.0",
         lifespan=runtime.lifespan,
     )
+
+    install_error_handlers(app)
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
