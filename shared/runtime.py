@@ -138,6 +138,8 @@ class ServiceRuntime:
     async def start(self) -> None:
         if self._started:
             return
+        for store in self._stores:
+            await store.ensure_indexes()
         for fn in self._on_start:
             await fn()
         await self.broker.start()

@@ -6,7 +6,9 @@ document carries, besides its state:
 
 * ``version`` — optimistic concurrency: a save names the version it read;
 * ``outbox`` — envelopes produced by the change, published later by the relay;
-* ``inbox``  — ids of the last events/requests that changed it (idempotency).
+* ``inbox``  — ids of the last events/requests that changed it (idempotency);
+* ``outbox_pending`` — an indexed flag so the relay finds pending documents
+  without scanning the collection.
 
 State, outgoing events and the "already processed" mark are written in one
 atomic update. A crash before it changes nothing; a crash after it leaves the
@@ -55,6 +57,9 @@ class AggregateStore:
         self.collection = collection
         self.inbox_size = inbox_size
 
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index("outbox_pending")
+
     @classmethod
     def of(cls, db: AsyncDatabase[Doc], name: str, *, inbox_size: int = 1000) -> AggregateStore:
         return cls(db[name], inbox_size=inbox_size)
@@ -101,6 +106,7 @@ class AggregateStore:
                 "state": dict(state),
                 "inbox": new_inbox,
                 "outbox": envelopes,
+                "outbox_pending": bool(envelopes),
                 "updated_at": now,
                 **(extra or {}),
             }
@@ -120,6 +126,7 @@ class AggregateStore:
         }
         if envelopes:
             update["$push"] = {"outbox": {"$each": envelopes}}
+            update["$set"]["outbox_pending"] = True
         result = await self.collection.update_one({"_id": aggregate_id, "version": expected_version}, update)
         if result.matched_count != 1:
             raise ConcurrencyConflict(

@@ -52,7 +52,7 @@ class OutboxRelay:
         """Publish everything pending; returns how many envelopes went out."""
         sent = 0
         for coll in self.collections:
-            cursor = coll.find({"outbox": {"$ne": []}}, {"outbox": 1}).limit(self.batch)
+            cursor = coll.find({"outbox_pending": True}, {"outbox": 1}).limit(self.batch)
             async for doc in cursor:
                 envelopes = [Envelope.model_validate(e) for e in doc.get("outbox", [])]
                 done: list[str] = []
@@ -65,6 +65,10 @@ class OutboxRelay:
                         await coll.update_one(
                             {"_id": doc["_id"]}, {"$pull": {"outbox": {"id": {"$in": done}}}}
                         )
+                # cleared only if nothing was added meanwhile (a save sets it again with its push)
+                await coll.update_one(
+                    {"_id": doc["_id"], "outbox": {"$size": 0}}, {"$set": {"outbox_pending": False}}
+                )
                 sent += len(done)
         self.published += sent
         return sent
