@@ -40,14 +40,14 @@ class Proc:
 
 @contextmanager
 def run_services(
-    names: list[str], env: dict[str, str], *, ready_timeout: float = 60.0
+    names: list[str], env: dict[str, str], *, ready_timeout: float = 60.0, ports: dict[str, int] | None = None
 ) -> Iterator[dict[str, Proc]]:
     procs: dict[str, Proc] = {}
     logdir = REPO / ".cache" / "logs" / "it"
     logdir.mkdir(parents=True, exist_ok=True)
     try:
         for name in names:
-            port = free_port()
+            port = (ports or {}).get(name) or free_port()
             log = logdir / f"{name}-{env.get('DB_PREFIX', 'x')}.log"
             fh = log.open("wb")
             popen = subprocess.Popen(
