@@ -155,7 +155,8 @@ class Demo:
 
         async def registry_ready() -> bool:
             t = await self.get(f"{TASKS}/health")
-            return bool(t and t.get("org_events", 0) >= 280)
+            n = await self.get(f"{NOTIFY}/health")
+            return bool(t and n and t.get("org_caught_up") and n.get("org_caught_up"))
 
         await until("tasks service replica of the org registry", registry_ready, 90)
         for name, url in (("org", ORG), ("tasks", TASKS), ("reports", REPORTS), ("notify", NOTIFY)):

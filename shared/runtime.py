@@ -21,6 +21,7 @@ from faststream.middlewares import AckPolicy
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.contract.envelope import Envelope
+from shared.reliability.catchup import CatchUp
 from shared.reliability.consumer import Delivery, Handler, ReliableConsumer
 from shared.reliability.emit import Emitter
 from shared.reliability.outbox import OutboxRelay
@@ -133,6 +134,17 @@ class ServiceRuntime:
             title=f"{self.name}:{topic}",
         )(on_message)
         return consumer
+
+    def catch_up(self, topic: str, consumer: ReliableConsumer, *, group: str) -> CatchUp:
+        """A gate that opens once ``consumer`` has read ``topic`` up to its end at start-up."""
+        gate = CatchUp(topic, group)
+        consumer.observers.append(gate.observe)
+
+        @self.on_start
+        async def _snapshot() -> None:
+            await gate.snapshot(self.settings.kafka_bootstrap)
+
+        return gate
 
     # -- lifecycle ----------------------------------------------------------------
     async def start(self) -> None:

@@ -21,15 +21,23 @@ from services.notify.channels.email import EmailChannel, EmailConfig
 from services.notify.channels.sms import SmsChannel, SmsConfig
 from services.notify.channels.webhook import WebhookChannel, WebhookConfig
 from services.notify.domain.delivery import DeliveryStatus, InvalidTransition, RetryPolicy, requeue
-from services.notify.pages import PagesDeps, build_pages_router
+from services.notify.domain.public_comment import RateLimiter
+from services.notify.pages import (
+    PagesDeps,
+    PublicCommentDeps,
+    build_pages_router,
+    build_public_comment_router,
+)
 from services.notify.recipients import Recipients
 from services.notify.service import NO_RECIPIENT, NotifyService
 from services.notify.settings import NotifySettings
 from services.notify.worker import DeliveryWorker, state_of
 from services.org.replica import OrgReplica
+from shared.contract.envelope import Envelope, Event
 from shared.contract.events.org import ORG_EVENT_TYPES
 from shared.contract.topics import DECISION_EVENTS, ORG_EVENTS
 from shared.http import install_error_handlers
+from shared.reliability.consumer import Handler
 from shared.reliability.unit_of_work import Change, apply
 from shared.runtime import ServiceRuntime
 from shared.store import AggregateStore, Stored
@@ -50,6 +58,12 @@ class NotifyRuntime(ServiceRuntime):
         self.replica = OrgReplica(self.db["org_events"])
         self.deliveries = self.store("deliveries")
         self.submissions = self.store("submissions")
+        self.public_comments = self.store("public_comments")
+        self.moderations = self.store("moderations")
+        self.comment_limiter = RateLimiter(
+            settings.public_comment_rate_limit,
+            timedelta(seconds=settings.public_comment_rate_window_seconds),
+        )
         self.links = AggregateStore.of(self.db, "links", inbox_size=settings.inbox_size)
         self.drafts = AggregateStore.of(self.db, "drafts", inbox_size=settings.inbox_size)
         policy = RetryPolicy.exponential(
@@ -90,6 +104,8 @@ class NotifyRuntime(ServiceRuntime):
             links=self.links,
             deliveries=self.deliveries,
             submissions=self.submissions,
+            public_comments=self.public_comments,
+            moderations=self.moderations,
             emitter=self.emitter,
             now=now,
             on_delivery=self.worker.wake,
@@ -101,6 +117,7 @@ class NotifyRuntime(ServiceRuntime):
             return
         self.settings.warn_if_insecure()
         await self.links.collection.create_index([("token_id", ASCENDING)])
+        await self.moderations.collection.create_index([("decision_id", ASCENDING)])
         await self.deliveries.collection.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
         await self.replica.load()
         await super().start()
@@ -146,16 +163,33 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
     settings = settings or NotifySettings()
     runtime = NotifyRuntime(settings)
     svc = runtime.service
-    runtime.subscribe(
+    org_consumer = runtime.subscribe(
         ORG_EVENTS,
         {t.event_type: runtime.replica.on_event for t in ORG_EVENT_TYPES},
         group=settings.consumer_group,
     )
-    runtime.subscribe(DECISION_EVENTS, svc.handlers(), group=settings.consumer_group)
+    # recipients come from the org copy: hold decision events until it has caught up
+    org_ready = runtime.catch_up(ORG_EVENTS, org_consumer, group=settings.consumer_group)
+
+    def after_org_ready(handler: Handler) -> Handler:
+        async def gated(env: Envelope, event: Event) -> None:
+            await org_ready.wait()
+            await handler(env, event)
+
+        return gated
+
+    runtime.subscribe(
+        DECISION_EVENTS,
+        {t: after_org_ready(h) for t, h in svc.handlers().items()},
+        group=settings.consumer_group,
+    )
 
     app = FastAPI(
         title="Dân vận — notify",
-        description="Thông báo, đường dẫn góp ý dự thảo và theo dõi gửi thông báo.",
+        description=(
+            "Thông báo, đường dẫn góp ý dự thảo, trang lấy ý kiến nhân dân và kiểm duyệt góp ý, "
+            "theo dõi gửi thông báo."
+        ),
         lifespan=runtime.lifespan,
     )
 
@@ -172,11 +206,26 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
         )
     )
 
+    app.include_router(
+        build_public_comment_router(
+            PublicCommentDeps(
+                load_public_draft=svc.load_public_draft,
+                submit_public_comment=svc.submit_public_comment,
+                load_moderation=svc.load_moderation,
+                submit_moderation=svc.submit_moderation,
+                secret_keys=settings.signing_keys(),
+                now=now,
+                rate_limiter=runtime.comment_limiter,
+            )
+        )
+    )
+
     @app.get("/health")
     async def health() -> dict[str, Any]:
         return {
             **runtime.health(),
             "org_replica_events": runtime.replica.count,
+            "org_caught_up": org_ready.is_open,
             "deliveries_sent": runtime.worker.sent,
             "delivery_failed_attempts": runtime.worker.failed_attempts,
         }

@@ -13,6 +13,12 @@ from shared.contract.events.decisions import (
     OpinionRecorded,
     OpinionSubmitted,
     OverrideRecorded,
+    PublicCommentClosed,
+    PublicCommentModerated,
+    PublicCommentModerationSubmitted,
+    PublicCommentOpened,
+    PublicCommentRecorded,
+    PublicCommentSubmitted,
     ReminderDue,
 )
 from shared.contract.events.notify import DeliveryFailed, DeliverySent
@@ -24,10 +30,19 @@ DESCRIPTION = (
     "expiring, single-use action links behind which the Dân vận board, the Fatherland Front and "
     "the socio-political organisations read the draft by article and give their opinion without an "
     "account. Opinions go to the workflow as decision.opinion_submitted; every delivery ends as "
-    "notify.delivery_sent or notify.delivery_failed (dead-lettered or no recipient)."
+    "notify.delivery_sent or notify.delivery_failed (dead-lettered or no recipient). Drafts published "
+    "for public comment (lấy ý kiến nhân dân) get a public page where citizens comment without an "
+    "account (decision.public_comment_submitted), and the Dân vận board moderates them through a "
+    "signed link (decision.public_comment_moderation_submitted)."
 )
 
-PUBLISHES: list[type[Event]] = [OpinionSubmitted, DeliverySent, DeliveryFailed]
+PUBLISHES: list[type[Event]] = [
+    OpinionSubmitted,
+    PublicCommentSubmitted,
+    PublicCommentModerationSubmitted,
+    DeliverySent,
+    DeliveryFailed,
+]
 
 CONSUMES: list[type[Event]] = [
     *ORG_EVENT_TYPES,
@@ -37,6 +52,10 @@ CONSUMES: list[type[Event]] = [
     ReminderDue,
     Escalated,
     OpinionRecorded,
+    PublicCommentOpened,
+    PublicCommentRecorded,
+    PublicCommentModerated,
+    PublicCommentClosed,
     OverrideRecorded,
     DecisionWithdrawn,
     DecisionIssued,

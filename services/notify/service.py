@@ -10,7 +10,15 @@ deterministic document ids, so a redelivered event creates nothing twice:
   stored; a redelivery reuses the stored link (same URL in every reminder);
 * deliveries ``{envelope id}:{unit}:{person}:{channel}`` — one outbound message each;
 * submissions ``{token id}`` — created, never updated: the insert itself enforces single use;
-* drafts ``{decision id}`` — the local read model the pages show (marked processed per envelope).
+* drafts ``{decision id}`` — the local read model the pages show (marked processed per envelope),
+  including the public comment window and the recorded comments with their moderation state;
+* public comments ``{random request id}`` — a citizen's comment with its
+  ``decision.public_comment_submitted`` request, in one write;
+* moderations ``{comment id}`` — one moderation sent from the board's page per comment, with its
+  ``decision.public_comment_moderation_submitted`` request (request id per (comment, outcome));
+* moderation links ``{decision}:moderate:{unit}:{person}`` — reusable, expiring at the window's
+  close + ``LINK_GRACE_DAYS`` (moderation stays possible after the close: pending comments block
+  issuance until moderated).
 
 Link expiry (why ``deadline + LINK_GRACE_DAYS``, default 14 calendar days ≈ 10 working days):
 the workflow accepts late opinions until the board synthesises (it records them as ``late``),
@@ -26,10 +34,19 @@ import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from services.notify.domain.links import Action, AlreadyUsed, SigningKey, VerifiedLink, issue_link
 from services.notify.domain.opinion import OpinionForm
 from services.notify.domain.opinion import Stance as FormStance
+from services.notify.domain.public_comment import (
+    ModerationForm,
+    PublicCommentForm,
+    moderation_request_id,
+    new_comment_request_id,
+    reference_code,
+)
+from services.notify.domain.public_comment import Outcome as PublicOutcome
 from services.notify.domain.templates import (
     ConsultationRequested as ConsultationNotice,
 )
@@ -39,13 +56,23 @@ from services.notify.domain.templates import (
     Notification,
     OpinionReceived,
     OverdueEscalated,
+    PublicCommentModeration,
     Recipient,
     Reminder,
     Renderer,
     digest_entry,
 )
 from services.notify.pages.deps import Article as PageArticle
-from services.notify.pages.deps import DraftView, Submission
+from services.notify.pages.deps import (
+    CommentReceipt,
+    DraftView,
+    ModerationConflict,
+    ModerationReceipt,
+    ModerationView,
+    PublicCommentView,
+    PublicDraft,
+    Submission,
+)
 from services.notify.recipients import Contact, NoRecipient, Recipients
 from services.notify.settings import NotifySettings
 from shared.contract.envelope import Envelope, Event
@@ -58,9 +85,16 @@ from shared.contract.events.decisions import (
     DecisionRevised,
     DecisionWithdrawn,
     Escalated,
+    ModerationOutcome,
     OpinionRecorded,
     OpinionSubmitted,
     OverrideRecorded,
+    PublicCommentClosed,
+    PublicCommentModerated,
+    PublicCommentModerationSubmitted,
+    PublicCommentOpened,
+    PublicCommentRecorded,
+    PublicCommentSubmitted,
     ReminderDue,
 )
 from shared.contract.events.decisions import Stance as ContractStance
@@ -103,6 +137,8 @@ class NotifyService:
         deliveries: AggregateStore,
         submissions: AggregateStore,
         emitter: Emitter,
+        public_comments: AggregateStore,
+        moderations: AggregateStore,
         now: Callable[[], datetime],
         on_delivery: Callable[[], None] = lambda: None,
         on_outbox: Callable[[], None] = lambda: None,
@@ -114,6 +150,8 @@ class NotifyService:
         self.links = links
         self.deliveries = deliveries
         self.submissions = submissions
+        self.public_comments = public_comments
+        self.moderations = moderations
         self.emitter = emitter
         self.now = now
         self.on_delivery = on_delivery
@@ -125,12 +163,18 @@ class NotifyService:
 
     async def _update_draft(self, env: Envelope, decision_id: str, seq: int, patch: dict[str, Any]) -> None:
         """Merge ``patch`` into the draft read model once per envelope, ignoring stale facts."""
+        await self._mutate_draft(env, decision_id, seq, lambda state: state.update(patch))
+
+    async def _mutate_draft(
+        self, env: Envelope, decision_id: str, seq: int, mutate: Callable[[dict[str, Any]], None]
+    ) -> None:
+        """Apply ``mutate`` to (a copy of) the draft read model once per envelope, ignoring stale facts."""
 
         def decide(current: Stored | None) -> Change | None:
             state: dict[str, Any] = dict(current.state) if current else {"decision_id": decision_id, "seq": 0}
             if seq <= int(state.get("seq", 0)):
                 return None
-            state.update(patch)
+            mutate(state)
             state["seq"] = seq
             return Change(state=state)
 
@@ -206,6 +250,7 @@ class NotifyService:
                 "synthesiser_unit_id": req.synthesiser_unit_id,
                 "escalation_unit_id": req.escalation_unit_id,
                 "report_to_unit_ids": list(req.report_to_unit_ids),
+                "public_comment_required": req.public_comment_required,
                 "status": "consulting",
             },
         )
@@ -337,8 +382,140 @@ class NotifyService:
             )
             await self._enqueue(env, n, target, e.decision_id)
 
+    # ---------------------------------------------------------------- public comment (lấy ý kiến nhân dân)
+
+    async def on_public_comment_opened(self, env: Envelope, e: Event) -> None:
+        """The window opens: the public page starts accepting comments, and the person in charge of
+        the synthesiser unit (the Dân vận board) gets the moderation link by e-mail."""
+        assert isinstance(e, PublicCommentOpened)
+        await self._update_draft(
+            env,
+            e.decision_id,
+            e.seq,
+            {"public_comment_open": True, "public_comment_closes_at": e.closes_at},
+        )
+        draft = await self.draft_state(e.decision_id) or {}
+        unit_id = draft.get("synthesiser_unit_id")
+        if not unit_id:
+            log.error(
+                "public comment opened without a synthesiser unit", extra={"decision_id": e.decision_id}
+            )
+            return
+        target = self.recipients.in_charge(str(unit_id), e.occurred_at)
+        if isinstance(target, NoRecipient):
+            await self._no_recipient(env, target, "public_comment_moderation", e.decision_id)
+            return
+        url = await self._ensure_moderation_link(e.decision_id, str(unit_id), target, e.closes_at)
+        n = PublicCommentModeration(
+            recipient=_recipient(target),
+            decision=self._ref(draft, e.decision_id),
+            deadline=e.closes_at,
+            action_url=url,
+            public_url=self.public_url(e.decision_id),
+        )
+        await self._enqueue(env, n, target, e.decision_id)
+
+    async def on_public_comment_recorded(self, env: Envelope, e: Event) -> None:
+        """Keep the recorded comment (with its workflow comment id) for the moderation page."""
+        assert isinstance(e, PublicCommentRecorded)
+        entry = {
+            "comment_id": e.comment_id,
+            "text": e.text,
+            "article_id": e.article_id,
+            "author_ref": e.author_ref,
+            "channel": e.channel,
+            "recorded_at": e.occurred_at,
+            "request_id": e.command_id,
+            "outcome": None,
+            "reason": "",
+            "moderator_id": None,
+        }
+
+        def add(state: dict[str, Any]) -> None:
+            comments = [c for c in state.get("public_comments", []) if c.get("comment_id") != e.comment_id]
+            state["public_comments"] = [*comments, entry]
+
+        await self._mutate_draft(env, e.decision_id, e.seq, add)
+
+    async def on_public_comment_moderated(self, env: Envelope, e: Event) -> None:
+        """The workflow recorded the moderation: the page shows it as final."""
+        assert isinstance(e, PublicCommentModerated)
+
+        def moderate(state: dict[str, Any]) -> None:
+            comments = []
+            for c in state.get("public_comments", []):
+                if c.get("comment_id") == e.comment_id:
+                    c = {**c, "outcome": e.outcome.value, "reason": e.reason, "moderator_id": e.moderator_id}
+                comments.append(c)
+            state["public_comments"] = comments
+
+        await self._mutate_draft(env, e.decision_id, e.seq, moderate)
+
+    async def on_public_comment_closed(self, env: Envelope, e: Event) -> None:
+        """The window closed: the public page refuses new comments (410)."""
+        assert isinstance(e, PublicCommentClosed)
+        await self._update_draft(
+            env,
+            e.decision_id,
+            e.seq,
+            {
+                "public_comment_open": False,
+                "public_comment_counts": {
+                    "approved": e.approved_count,
+                    "rejected": e.rejected_count,
+                    "pending": e.pending_count,
+                },
+            },
+        )
+
+    def public_url(self, decision_id: str) -> str:
+        return f"{self.settings.public_base_url.rstrip('/')}/gop-y/{quote(decision_id, safe='')}"
+
+    async def _ensure_moderation_link(
+        self, decision_id: str, unit_id: str, target: Contact, closes_at: datetime
+    ) -> str:
+        """The moderation link of (decision, synthesiser unit, person): issued once, then reused.
+        Reusable (not single-use); expires ``LINK_GRACE_DAYS`` after the window closes."""
+        link_id = f"{decision_id}:moderate:{unit_id}:{target.person_id}"
+        expires_at = closes_at + timedelta(days=self.settings.link_grace_days)
+
+        def decide(current: Stored | None) -> Change | None:
+            if current is not None:
+                return None
+            link = issue_link(
+                key=self.key,
+                recipient_unit_id=unit_id,
+                recipient_role=target.role or "phu_trach_dan_van",
+                person_id=target.person_id,
+                decision_id=decision_id,
+                action=Action.MODERATE_PUBLIC_COMMENTS,
+                expires_at=expires_at,
+            )
+            state = {
+                "token_id": link.token_id,
+                "key_id": link.key_id,
+                "url": f"{self.settings.public_base_url.rstrip('/')}/kiem-duyet/{link.token}",
+                "action": Action.MODERATE_PUBLIC_COMMENTS.value,
+                "decision_id": decision_id,
+                "unit_id": unit_id,
+                "person_id": target.person_id,
+                "role": target.role,
+                "expires_at": link.claims.expires_at,
+                "issued_at": self.now(),
+            }
+            return Change(state=state, extra={"token_id": link.token_id, "decision_id": decision_id})
+
+        await apply(self.links, link_id, None, decide)
+        stored = await self.links.load(link_id)
+        assert stored is not None
+        return str(stored.state["url"])
+
     def handlers(self) -> dict[str, Any]:
         return {
+            PublicCommentOpened.event_type: self.on_public_comment_opened,
+            PublicCommentRecorded.event_type: self.on_public_comment_recorded,
+            PublicCommentModerated.event_type: self.on_public_comment_moderated,
+            PublicCommentClosed.event_type: self.on_public_comment_closed,
             DecisionDrafted.event_type: self.on_drafted,
             DecisionRevised.event_type: self.on_revised,
             ConsultationRequested.event_type: self.on_consultation_requested,
@@ -607,6 +784,154 @@ class NotifyService:
             "opinion submitted", extra={"decision_id": claims.decision_id, "unit": claims.recipient_unit_id}
         )
         return _submission(state)
+
+    # ================================================================ public comment pages
+
+    def _public_draft(self, draft: dict[str, Any]) -> PublicDraft | None:
+        if not draft.get("articles"):
+            return None
+        articles = []
+        for i, a in enumerate(draft["articles"], start=1):
+            heading, text = split_heading(i, str(a["text"]))
+            articles.append(PageArticle(article_id=str(a["article_id"]), heading=heading, text=text))
+        decision_id = str(draft["decision_id"])
+        return PublicDraft(
+            decision_id=decision_id,
+            title=str(draft.get("title") or decision_id),
+            issuer_name=str(draft.get("issuer_name") or ""),
+            version=int(draft.get("version") or 1),
+            articles=tuple(articles),
+            closes_at=_dt(draft.get("public_comment_closes_at")),
+            window_open=bool(draft.get("public_comment_open")),
+            status=str(draft.get("status") or "drafted"),
+            synthesiser_unit_id=draft.get("synthesiser_unit_id"),
+        )
+
+    async def load_public_draft(self, decision_id: str) -> PublicDraft | None:
+        draft = await self.draft_state(decision_id)
+        return self._public_draft(draft) if draft else None
+
+    async def submit_public_comment(self, draft: PublicDraft, form: PublicCommentForm) -> CommentReceipt:
+        """Store the citizen's comment (its own document, a random id) and, in the same write, the
+        request to the workflow (``decision.public_comment_submitted``, request id = that id)."""
+        for _ in range(3):
+            request_id = new_comment_request_id()
+            now = self.now()
+            request = PublicCommentSubmitted(
+                request_id=request_id,
+                decision_id=draft.decision_id,
+                submitted_at=now,
+                text=form.text,
+                article_id=form.article_id,
+                author_ref=form.author_ref,
+                channel="web",
+            )
+            state = {
+                "request_id": request_id,
+                "reference": reference_code(request_id),
+                "decision_id": draft.decision_id,
+                "draft_version": draft.version,
+                "text": form.text,
+                "article_id": form.article_id,
+                "author_ref": form.author_ref,
+                "channel": "web",
+                "submitted_at": now,
+            }
+            try:
+                await self.public_comments.save(
+                    request_id,
+                    expected_version=0,
+                    state=state,
+                    outbox=[self.emitter.wrap(request)],
+                    extra={"decision_id": draft.decision_id},
+                )
+            except ConcurrencyConflict:
+                continue  # a random id collided (astronomically unlikely): draw another
+            self.on_outbox()
+            log.info("public comment submitted", extra={"decision_id": draft.decision_id})
+            return CommentReceipt(
+                request_id=request_id,
+                reference=str(state["reference"]),
+                decision_id=draft.decision_id,
+                text=form.text,
+                article_id=form.article_id,
+                author_ref=form.author_ref,
+                submitted_at=now,
+            )
+        raise RuntimeError("could not draw a fresh public comment id")
+
+    async def load_moderation(self, decision_id: str) -> ModerationView | None:
+        draft = await self.draft_state(decision_id)
+        view = self._public_draft(draft) if draft else None
+        if draft is None or view is None:
+            return None
+        sent: dict[str, dict[str, Any]] = {}
+        async for doc in self.moderations.collection.find({"decision_id": decision_id}, {"state": 1}):
+            st = doc.get("state", {})
+            sent[str(st.get("comment_id"))] = st
+        comments = []
+        for c in draft.get("public_comments", []):
+            s = sent.get(str(c["comment_id"]), {})
+            comments.append(
+                PublicCommentView(
+                    comment_id=str(c["comment_id"]),
+                    text=str(c.get("text") or ""),
+                    article_id=c.get("article_id"),
+                    author_ref=c.get("author_ref"),
+                    recorded_at=_dt(c.get("recorded_at")),
+                    outcome=PublicOutcome(c["outcome"]) if c.get("outcome") else None,
+                    reason=str(c.get("reason") or ""),
+                    sent_outcome=PublicOutcome(s["outcome"]) if s.get("outcome") else None,
+                    sent_reason=str(s.get("reason") or ""),
+                )
+            )
+        return ModerationView(draft=view, comments=tuple(comments))
+
+    async def submit_moderation(self, link: VerifiedLink, form: ModerationForm) -> ModerationReceipt:
+        """One moderation per comment from the page, with its request in the same write; the
+        request id is deterministic per (comment, outcome), so a double click sends one request."""
+        claims = link.claims
+        request_id = moderation_request_id(form.comment_id, form.outcome)
+        now = self.now()
+        request = PublicCommentModerationSubmitted(
+            request_id=request_id,
+            decision_id=claims.decision_id,
+            submitted_at=now,
+            comment_id=form.comment_id,
+            outcome=ModerationOutcome(form.outcome.value),
+            moderator_id=claims.person_id,
+            reason=form.reason,
+        )
+        state = {
+            "request_id": request_id,
+            "decision_id": claims.decision_id,
+            "comment_id": form.comment_id,
+            "outcome": form.outcome.value,
+            "reason": form.reason,
+            "moderator_id": claims.person_id,
+            "unit_id": claims.recipient_unit_id,
+            "link_token_id": claims.token_id,
+            "submitted_at": now,
+        }
+        try:
+            await self.moderations.save(
+                form.comment_id,
+                expected_version=0,
+                state=state,
+                outbox=[self.emitter.wrap(request)],
+                extra={"decision_id": claims.decision_id},
+            )
+        except ConcurrencyConflict as exc:
+            existing = await self.moderations.load(form.comment_id)
+            if existing is not None and existing.state.get("outcome") == form.outcome.value:
+                return ModerationReceipt(form.comment_id, form.outcome, request_id, duplicate=True)
+            raise ModerationConflict(form.comment_id) from exc
+        self.on_outbox()
+        log.info(
+            "public comment moderation submitted",
+            extra={"decision_id": claims.decision_id, "comment_id": form.comment_id},
+        )
+        return ModerationReceipt(form.comment_id, form.outcome, request_id)
 
 
 def _create_once(state: dict[str, Any]) -> Callable[[Stored | None], Change | None]:

@@ -58,6 +58,16 @@ class NotifySettings(CommonSettings):
     delivery_retry_base_seconds: float = Field(default=60.0, gt=0, alias="DELIVERY_RETRY_BASE_SECONDS")
     delivery_retry_max_seconds: float = Field(default=3 * 3600.0, gt=0, alias="DELIVERY_RETRY_MAX_SECONDS")
 
+    public_comment_rate_limit: int = Field(
+        default=5,
+        ge=1,
+        alias="PUBLIC_COMMENT_RATE_LIMIT",
+        description="citizen comments accepted per client address per window (in memory, per process)",
+    )
+    public_comment_rate_window_seconds: float = Field(
+        default=600.0, gt=0, alias="PUBLIC_COMMENT_RATE_WINDOW_SECONDS"
+    )
+
     consumer_group: str = Field(default="notify", alias="NOTIFY_CONSUMER_GROUP")
     demo_mode: bool = Field(default=False, alias="DEMO_MODE")
 

@@ -65,16 +65,18 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
 
     async def on_request(env: Envelope, event: Event) -> None:
         assert isinstance(event, DecisionRequest)
+        await org_ready.wait()  # never answer from a registry copy that is still catching up
         await service.handle(env, event)
 
     group = f"tasks{settings.group_suffix}"
-    runtime.subscribe(
+    org_consumer = runtime.subscribe(
         topics.ORG_EVENTS, {t.event_type: replica.on_event for t in ORG_EVENT_TYPES}, group=group
     )
+    org_ready = runtime.catch_up(topics.ORG_EVENTS, org_consumer, group=group)
     runtime.subscribe(
         topics.DECISION_REQUESTS, {t.event_type: on_request for t in DECISION_REQUEST_TYPES}, group=group
     )
-    workflows = register_workflows(runtime, clock, replica, group=group)
+    workflows = register_workflows(runtime, clock, replica, group=group, org_ready=org_ready)
 
     timer: dict[str, asyncio.Task[None]] = {}
 
@@ -118,7 +120,12 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
-        return {**runtime.health(), "org_events": replica.count, "now": clock.now().isoformat()}
+        return {
+            **runtime.health(),
+            "org_events": replica.count,
+            "org_caught_up": org_ready.is_open,
+            "now": clock.now().isoformat(),
+        }
 
     @app.get("/api/decisions/{decision_id}")
     async def get_decision(decision_id: str) -> dict[str, Any]:

@@ -155,7 +155,7 @@ class DecisionService:
             return Change(
                 state=state_of(decision),
                 outbox=[self.emitter.wrap(f, env) for f in new],
-                extra=_index_fields(decision),
+                extra=_index_fields(decision, self.clock.now()),
             )
 
         outcome = await apply(self.decisions, request.decision_id, env.id, decide, on_saved=self.on_saved)
@@ -301,13 +301,21 @@ class DecisionService:
 
     # -- time ---------------------------------------------------------------------
     async def tick_all(self) -> int:
-        """Fire due reminders/escalations/closings for every open decision.
+        """Fire due reminders/escalations/closings for the decisions that are due.
 
         Durable: the aggregate records what fired, so a restart or a second
-        instance never fires twice (the save is version-checked).
+        instance never fires twice (the save is version-checked). Only decisions
+        whose stored ``next_timer_at`` has come are loaded (documents written
+        before that field existed are treated as due once).
         """
         fired = 0
-        cursor = self.decisions.collection.find({"status": {"$in": list(OPEN_STATUSES)}}, {"_id": 1})
+        due = {
+            "$or": [
+                {"next_timer_at": {"$lte": self.clock.now()}},
+                {"next_timer_at": {"$exists": False}, "status": {"$in": list(OPEN_STATUSES)}},
+            ]
+        }
+        cursor = self.decisions.collection.find(due, {"_id": 1})
         ids = [str(doc["_id"]) async for doc in cursor]
         for decision_id in ids:
             now = self.clock.now()
@@ -323,12 +331,11 @@ class DecisionService:
                     )
                     return None
                 new = decision.tick(now)
-                if not new:
-                    return None
-                return Change(
+                index = _index_fields(decision, now)
+                return Change(  # also when nothing fired: the stored next timer must move on
                     state=state_of(decision),
                     outbox=[self.emitter.wrap(f) for f in new],
-                    extra=_index_fields(decision),
+                    extra=index,
                     result=len(new),
                 )
 
@@ -337,8 +344,9 @@ class DecisionService:
         return fired
 
 
-def _index_fields(decision: Decision) -> dict[str, Any]:
+def _index_fields(decision: Decision, now: datetime) -> dict[str, Any]:
     return {
+        "next_timer_at": decision.next_timer_at(now),
         "status": decision.status.value if decision.status else None,
         "issuer_unit_id": decision.issuer_unit_id,
         "version_no": decision.version,

@@ -68,10 +68,13 @@ class ReliableConsumer:
         self.retry_base_seconds = retry_base_seconds
         self.retry_max_seconds = retry_max_seconds
         self.stats: dict[Result, int] = dict.fromkeys(Result, 0)
+        self.observers: list[Callable[[int, int], None]] = []
 
     async def handle(self, delivery: Delivery) -> Result:
         result = await self._handle(delivery)
         self.stats[result] += 1
+        for observe in self.observers:
+            observe(delivery.partition, delivery.offset)
         return result
 
     async def _handle(self, delivery: Delivery) -> Result:

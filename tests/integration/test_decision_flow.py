@@ -278,7 +278,7 @@ async def test_unknown_issuer_is_refused_in_vietnamese(
 
 async def _replica_ready(tasks: Proc) -> bool:
     health = await get_json(f"{tasks.url}/health")
-    return bool(health and health["org_events"] >= 280)
+    return bool(health and health["org_caught_up"])
 
 
 async def test_revision_reopens_only_consultees_whose_commented_articles_changed(

@@ -60,6 +60,10 @@ class Action(StrEnum):
     """Xem văn bản đã ban hành — read the information given after issuance."""
     SUBMIT_REPORT = "report"
     """Gửi báo cáo — open the reporting form of the reporting regime."""
+    MODERATE_PUBLIC_COMMENTS = "moderate"
+    """Kiểm duyệt góp ý của nhân dân — the Dân vận board (the synthesiser unit) approves or rejects
+    the citizens' comments on one draft. *Not* single-use: the moderator comes back as comments
+    arrive; each moderation is deduplicated per (comment, outcome) instead."""
 
 
 SINGLE_USE_ACTIONS: frozenset[Action] = frozenset({Action.GIVE_OPINION})

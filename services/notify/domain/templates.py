@@ -37,6 +37,7 @@ class NotificationKind(StrEnum):
     OPINION_RECEIVED = "opinion_received"
     ISSUED = "issued"
     REPORT_DUE = "report_due"
+    PUBLIC_COMMENT_MODERATION = "public_comment_moderation"
     DIGEST = "digest"
 
 
@@ -47,6 +48,7 @@ KIND_LABELS_VI: dict[NotificationKind, str] = {
     NotificationKind.OPINION_RECEIVED: "Đã nhận ý kiến",
     NotificationKind.ISSUED: "Thông tin văn bản đã ban hành",
     NotificationKind.REPORT_DUE: "Đến hạn báo cáo",
+    NotificationKind.PUBLIC_COMMENT_MODERATION: "Kiểm duyệt góp ý của nhân dân",
     NotificationKind.DIGEST: "Tổng hợp việc cần xử lý",
 }
 
@@ -161,7 +163,31 @@ class ReportDue:
     kind: NotificationKind = field(default=NotificationKind.REPORT_DUE, init=False)
 
 
-Notification = ConsultationRequested | Reminder | OverdueEscalated | OpinionReceived | Issued | ReportDue
+@dataclass(frozen=True, slots=True)
+class PublicCommentModeration:
+    """Góp ý của nhân dân cần kiểm duyệt: the draft was published for public comment; the Dân vận
+    board (synthesiser unit) moderates the citizens' comments through ``action_url`` (a signed,
+    reusable link). ``deadline`` is when the public comment window closes; ``public_url`` is the
+    citizens' page, to share through the board's own channels."""
+
+    recipient: Recipient
+    decision: DecisionRef
+    deadline: datetime
+    action_url: str
+    public_url: str | None = None
+    sms_url: str | None = None
+    kind: NotificationKind = field(default=NotificationKind.PUBLIC_COMMENT_MODERATION, init=False)
+
+
+Notification = (
+    ConsultationRequested
+    | Reminder
+    | OverdueEscalated
+    | OpinionReceived
+    | Issued
+    | ReportDue
+    | PublicCommentModeration
+)
 
 
 @dataclass(frozen=True, slots=True)

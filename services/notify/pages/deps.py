@@ -12,6 +12,8 @@ from datetime import datetime
 
 from services.notify.domain.links import VerifiedLink
 from services.notify.domain.opinion import OpinionForm, Stance
+from services.notify.domain.public_comment import ModerationForm, PublicCommentForm, RateLimiter
+from services.notify.domain.public_comment import Outcome as PublicOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,3 +74,104 @@ class PagesDeps:
     submit_opinion: Callable[[VerifiedLink, OpinionForm], Awaitable[Submission]]
     secret_keys: Mapping[str, bytes]
     now: Callable[[], datetime]
+
+
+# --------------------------------------------------------------------------- public comment
+
+
+@dataclass(frozen=True, slots=True)
+class PublicDraft:
+    """A draft as the public comment pages see it (from notify's read model of decision facts).
+
+    ``closes_at`` is ``None`` when the draft was never published for public comment;
+    ``window_open`` is the read model's flag (``decision.public_comment_opened`` set it,
+    ``decision.public_comment_closed`` cleared it) — the page also compares ``closes_at`` with
+    its clock, so a window is shown closed on time even before the closing fact arrives.
+    ``status`` is the read model's: ``drafted``, ``consulting``, ``issued``, ``withdrawn``.
+    """
+
+    decision_id: str
+    title: str
+    issuer_name: str
+    version: int
+    articles: tuple[Article, ...]
+    closes_at: datetime | None
+    window_open: bool
+    status: str
+    synthesiser_unit_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommentReceipt:
+    """What was stored for one citizen comment: shown once, on the receipt page."""
+
+    request_id: str
+    reference: str
+    decision_id: str
+    text: str
+    article_id: str | None
+    author_ref: str | None
+    submitted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PublicCommentView:
+    """A recorded comment (``decision.public_comment_recorded``) and its moderation state.
+
+    ``outcome`` / ``reason`` come from ``decision.public_comment_moderated``; ``sent_outcome`` is a
+    moderation sent from the page whose fact has not arrived yet.
+    """
+
+    comment_id: str
+    text: str
+    article_id: str | None
+    author_ref: str | None
+    recorded_at: datetime | None
+    outcome: PublicOutcome | None = None
+    reason: str = ""
+    sent_outcome: PublicOutcome | None = None
+    sent_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ModerationView:
+    draft: PublicDraft
+    comments: tuple[PublicCommentView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ModerationReceipt:
+    """A moderation sent from the page; ``duplicate`` when the same one had been sent before."""
+
+    comment_id: str
+    outcome: PublicOutcome
+    request_id: str
+    duplicate: bool = False
+
+
+class ModerationConflict(Exception):
+    """The comment was already moderated (from the page or in the workflow) with another outcome."""
+
+
+@dataclass(frozen=True, slots=True)
+class PublicCommentDeps:
+    """Wiring for :func:`services.notify.pages.public_comment.build_public_comment_router`.
+
+    * ``load_public_draft(decision_id)`` — the draft and its public comment window, or ``None``.
+    * ``submit_public_comment(draft, form)`` — store the comment (its own document, a random id)
+      with its ``decision.public_comment_submitted`` envelope in one atomic write; return the receipt.
+    * ``load_moderation(decision_id)`` — the draft with its recorded comments, or ``None``.
+    * ``submit_moderation(link, form)`` — store one moderation per comment with its
+      ``decision.public_comment_moderation_submitted`` envelope (request id deterministic per
+      (comment, outcome)); a repeat of the same returns ``duplicate=True``, another outcome raises
+      :class:`ModerationConflict`.
+    * ``rate_limiter`` — the in-memory per-address limit of citizen comments.
+    """
+
+    load_public_draft: Callable[[str], Awaitable[PublicDraft | None]]
+    submit_public_comment: Callable[[PublicDraft, PublicCommentForm], Awaitable[CommentReceipt]]
+    load_moderation: Callable[[str], Awaitable[ModerationView | None]]
+    submit_moderation: Callable[[VerifiedLink, ModerationForm], Awaitable[ModerationReceipt]]
+    secret_keys: Mapping[str, bytes]
+    now: Callable[[], datetime]
+    rate_limiter: RateLimiter

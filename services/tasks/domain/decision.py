@@ -889,6 +889,39 @@ class Decision:
             )
         )
 
+    def next_timer_at(self, now: datetime) -> datetime | None:
+        """The earliest instant after which :meth:`tick` may have something to do.
+
+        Why: the scheduler stores it beside the decision and only loads decisions
+        that are due, instead of replaying every open decision on every pass. It
+        mirrors :meth:`tick` (a property test checks that ``tick`` is silent at every
+        instant before it); ticks are strict (``now > deadline``), so an instant
+        returned here is "due at or after".
+        """
+        if self.status is None or self.requirement is None:
+            return None
+        candidates: list[datetime] = []
+        if (
+            self.status in OPEN_CONSULTATION | {S.CONSULTATION_CLOSED}
+            and self.public_comment_open
+            and self.public_comment_closes_at is not None
+        ):
+            candidates.append(self.public_comment_closes_at)
+        if self.status in OPEN_CONSULTATION | {S.CONSULTATION_CLOSED}:
+            req = self.requirement
+            for c in self.missing_consultees():
+                if (c.unit_id, c.round, "reminder") not in self.fired and now <= c.deadline:
+                    candidates.append(
+                        self.calendar.add_working_days(c.deadline, -req.reminder_lead_working_days)
+                    )
+                if (c.unit_id, c.round, "escalation_1") not in self.fired:
+                    candidates.append(c.deadline)
+                if (c.unit_id, c.round, "escalation_2") not in self.fired:
+                    candidates.append(
+                        self.calendar.add_working_days(c.deadline, req.escalation_level2_after_working_days)
+                    )
+        return min(candidates) if candidates else None
+
     def tick(self, now: datetime) -> list[DecisionFact]:
         """Time passes: close an expired public window, remind, escalate. Each fires once.
 

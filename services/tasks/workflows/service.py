@@ -70,6 +70,7 @@ from shared.contract.events.workflows import (
     WorkflowRequest,
     WorkflowRequestRejected,
 )
+from shared.reliability.catchup import CatchUp
 from shared.reliability.emit import Emitter
 from shared.reliability.unit_of_work import Change, apply, emit_once
 from shared.runtime import ServiceRuntime
@@ -718,11 +719,13 @@ def register(
     group: str,
     limits: ComplaintTimeLimits | None = None,
     calendar: HolidayCalendar = DEFAULT_CALENDAR,
+    org_ready: CatchUp | None = None,
 ) -> WorkflowService:
     """Create the workflow stores, subscribe to ``tasks.workflow-requests`` in ``group`` and return
     the service (``tick_all()`` for the timer loop, ``router`` for the HTTP app).
 
-    The org replica itself is fed by the caller (it already consumes ``org.events``).
+    The org replica itself is fed by the caller (it already consumes ``org.events``);
+    ``org_ready`` holds requests until that copy has caught up.
     """
     service = WorkflowService(
         complaints=runtime.store("wf_complaints"),
@@ -739,6 +742,8 @@ def register(
 
     async def on_request(env: Envelope, event: Event) -> None:
         assert isinstance(event, WorkflowRequest)
+        if org_ready is not None:
+            await org_ready.wait()
         await service.handle(env, event)
 
     runtime.subscribe(

@@ -15,6 +15,7 @@ from services.notify.domain.templates import (
     NotificationKind,
     OpinionReceived,
     OverdueEscalated,
+    PublicCommentModeration,
     Recipient,
     Reminder,
     Renderable,
@@ -50,6 +51,9 @@ SAMPLES: dict[NotificationKind, Renderable] = {
     ),
     NotificationKind.REPORT_DUE: ReportDue(
         REC, "Báo cáo công tác dân vận", "Quý IV/2026", DEADLINE, "Ban Dân vận Tỉnh ủy", URL
+    ),
+    NotificationKind.PUBLIC_COMMENT_MODERATION: PublicCommentModeration(
+        REC, DEC, DEADLINE, "https://dv.example.vn/kiem-duyet/TOKEN", "https://dv.example.vn/gop-y/dec-42"
     ),
 }
 SAMPLES[NotificationKind.DIGEST] = build_digest(
@@ -87,6 +91,7 @@ def test_each_kind_renders(kind: NotificationKind) -> None:
         NotificationKind.REMINDER,
         NotificationKind.OVERDUE_ESCALATED,
         NotificationKind.REPORT_DUE,
+        NotificationKind.PUBLIC_COMMENT_MODERATION,
         NotificationKind.DIGEST,
     ],
 )
@@ -184,3 +189,12 @@ def test_substitute_is_told_why() -> None:
 def test_digest_needs_entries() -> None:
     with pytest.raises(ValueError):
         Digest(REC, ())
+
+
+def test_public_comment_moderation_content() -> None:
+    msg = renderer.render(SAMPLES[NotificationKind.PUBLIC_COMMENT_MODERATION])
+    assert msg.subject.startswith("[Góp ý của nhân dân cần kiểm duyệt] Quyết định về hỗ trợ hộ nghèo")
+    assert "https://dv.example.vn/kiem-duyet/TOKEN" in msg.text
+    assert 'href="https://dv.example.vn/kiem-duyet/TOKEN"' in msg.html
+    assert "https://dv.example.vn/gop-y/dec-42" in msg.text
+    assert "kiểm duyệt" in msg.sms
