@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
@@ -95,7 +95,12 @@ class ServiceRuntime:
 
     # -- consuming ----------------------------------------------------------------
     def subscribe(
-        self, topic: str, handlers: Mapping[str, Handler], *, group: str | None = None
+        self,
+        topic: str,
+        handlers: Mapping[str, Handler],
+        *,
+        group: str | None = None,
+        offset_reset: Literal["earliest", "latest"] = "earliest",
     ) -> ReliableConsumer:
         """Consume ``topic`` in this service's group; commit only after handling."""
         consumer = ReliableConsumer(
@@ -130,7 +135,7 @@ class ServiceRuntime:
             topic,
             group_id=group or self.name,
             ack_policy=AckPolicy.ACK,
-            auto_offset_reset="earliest",
+            auto_offset_reset=offset_reset,  # only for a group with no committed offset yet
             title=f"{self.name}:{topic}",
         )(on_message)
         return consumer

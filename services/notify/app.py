@@ -182,6 +182,7 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
         DECISION_EVENTS,
         {t: after_org_ready(h) for t, h in svc.handlers().items()},
         group=settings.consumer_group,
+        offset_reset=settings.decisions_offset_reset,
     )
 
     app = FastAPI(

@@ -9,6 +9,7 @@ because whoever knows it can forge opinion links.
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -69,6 +70,14 @@ class NotifySettings(CommonSettings):
     )
 
     consumer_group: str = Field(default="notify", alias="NOTIFY_CONSUMER_GROUP")
+    decisions_offset_reset: Literal["earliest", "latest"] = Field(
+        default="earliest",
+        alias="NOTIFY_DECISIONS_FROM",
+        description=(
+            "where a NEW consumer group starts on tasks.decisions: earliest (default: miss nothing) or latest "
+            "(a fresh notify instance that must not re-send notifications for past decisions)"
+        ),
+    )
     demo_mode: bool = Field(default=False, alias="DEMO_MODE")
 
     def signing_keys(self) -> dict[str, bytes]:

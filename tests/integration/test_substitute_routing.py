@@ -53,6 +53,7 @@ def stack(settings: CommonSettings, mail_dir: Path) -> Iterator[dict[str, Proc]]
         "DB_PREFIX": f"it_sub_{RUN_ID}",
         "GROUP_SUFFIX": f"-sub-{RUN_ID}",
         "NOTIFY_CONSUMER_GROUP": f"notify-sub-{RUN_ID}",
+        "NOTIFY_DECISIONS_FROM": "latest",  # earlier tests' decisions are not this test's business
         "SMTP_PORT": str(smtp_port),
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{notify_port}",
         "TICK_SECONDS": "1",
@@ -116,7 +117,7 @@ async def test_link_goes_to_the_substitute_and_the_opinion_is_recorded_as_such(
             n = await get_json(c, f"{notify.url}/health")
             return bool(t and n and t["org_events"] >= org_events and _replica_count(n) >= org_events)
 
-        await wait_for(replicas_caught_up, within=180, what="replicas applied the delegation")
+        await wait_for(replicas_caught_up, within=300, what="replicas applied the delegation")
 
         did = f"kg-sub-{RUN_ID}-{uuid.uuid4().hex[:6]}"
         env = Envelope.wrap(
@@ -138,7 +139,7 @@ async def test_link_goes_to_the_substitute_and_the_opinion_is_recorded_as_such(
         async def board_mail() -> email.message.EmailMessage | None:
             return find_mail(mail_dir, did, "htnlan@")
 
-        msg = await wait_for(board_mail, within=180, what="consultation e-mail to the deputy head")
+        msg = await wait_for(board_mail, within=300, what="consultation e-mail to the deputy head")
         body = msg.get_body(preferencelist=("plain",))
         text = body.get_content() if body else ""
         assert "thay thế" in text  # the mail says why she receives it
