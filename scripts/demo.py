@@ -158,7 +158,7 @@ class Demo:
             n = await self.get(f"{NOTIFY}/health")
             return bool(t and n and t.get("org_caught_up") and n.get("org_caught_up"))
 
-        await until("tasks service replica of the org registry", registry_ready, 90)
+        await until("tasks and notify copies of the org registry (caught up)", registry_ready, 600)
         for name, url in (("org", ORG), ("tasks", TASKS), ("reports", REPORTS), ("notify", NOTIFY)):
             h = await self.get(f"{url}/health")
             say(f"    {name:8} {url}  {'ok' if h else 'NOT READY'}")
@@ -207,7 +207,7 @@ class Demo:
             self.mails = getattr(self, "mails", []) + self.new_mails()
             return self.mails if len(self.mails) >= len(units) else None
 
-        mails = await until(f"{len(units)} consultation e-mails in {MAIL_DIR}", all_mails, 60)
+        mails = await until(f"{len(units)} consultation e-mails in {MAIL_DIR}", all_mails, 300)
         by_email: dict[str, str] = {}
         for unit in units:
             person_id = (await self.get(f"{ORG}/api/units/{unit}/in-charge") or {}).get("person_id")
