@@ -17,6 +17,7 @@ across the services.
 from __future__ import annotations
 
 import asyncio
+import base64
 import email
 import email.policy
 import json
@@ -57,6 +58,16 @@ MAIL_DIR = Path(os.environ.get("MAIL_DIR", REPO / ".cache" / "mail"))
 LATE_UNIT = "kg.hoi_nong_dan"
 LINK = re.compile(r"https?://[^\s\"'<>]+/a/[A-Za-z0-9._~\-]+")
 T = TypeVar("T")
+
+
+def link_unit(url: str) -> str | None:
+    """The consultee unit a link is for (its claims are readable; only the signature is secret)."""
+    try:
+        claims = url.rsplit("/a/", 1)[1].split(".")[2]
+        data = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+        return str(data["u"])
+    except (IndexError, ValueError, KeyError):
+        return None
 
 
 def say(text: str = "") -> None:
@@ -208,17 +219,11 @@ class Demo:
             return self.mails if len(self.mails) >= len(units) else None
 
         mails = await until(f"{len(units)} consultation e-mails in {MAIL_DIR}", all_mails, 300)
-        by_email: dict[str, str] = {}
-        for unit in units:
-            person_id = (await self.get(f"{ORG}/api/units/{unit}/in-charge") or {}).get("person_id")
-            person = await self.get(f"{ORG}/api/people/{person_id}") if person_id else None
-            if person and person.get("contacts", {}).get("email"):
-                by_email[person["contacts"]["email"].lower()] = unit
         links: dict[str, str] = {}
         for msg in mails:
             found = LINK.findall(self.text_of(msg))
-            unit = by_email.get(str(msg["To"]).strip().lower())
-            if not found or unit is None:
+            unit = link_unit(found[0]) if found else None
+            if unit is None or unit not in units or unit in links:
                 continue
             page = await self.http.get(found[0])
             say(f"    ✉ {units[unit]} — {msg['To']}: «{msg['Subject']}» → page {page.status_code}")

@@ -87,7 +87,9 @@ class EmailChannel:
         msg = build_email(message, cfg.sender)
         try:
             errors, response = await aiosmtplib.send(
-                msg,
+                msg.as_bytes(),  # serialised here: aiosmtplib would re-fold the headers (see build_email)
+                sender=cfg.sender,
+                recipients=list(message.to),
                 hostname=cfg.host,
                 port=cfg.port,
                 username=cfg.username,
