@@ -14,13 +14,3 @@ class PermanentError(Exception):
 
 class ConcurrencyConflict(Exception):
     """Someone else saved the aggregate first; reload and try again (transient)."""
-
-
-class Rejected(PermanentError):
-    """A valid request the domain refuses. Handlers usually turn this into a
-    refusal *event* instead; raising it dead-letters the request with the reason."""
-
-    def __init__(self, code: str, message_vi: str) -> None:
-        super().__init__(f"{code}: {message_vi}")
-        self.code = code
-        self.message_vi = message_vi
