@@ -20,6 +20,7 @@ from shared.contract.events.decisions import (
     PublicCommentRecorded,
     PublicCommentSubmitted,
     ReminderDue,
+    RequestRejected,
 )
 from shared.contract.events.notify import DeliveryFailed, DeliverySent
 from shared.contract.events.org import ORG_EVENT_TYPES
@@ -52,6 +53,7 @@ CONSUMES: list[type[Event]] = [
     ReminderDue,
     Escalated,
     OpinionRecorded,
+    RequestRejected,
     PublicCommentOpened,
     PublicCommentRecorded,
     PublicCommentModerated,

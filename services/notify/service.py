@@ -54,6 +54,7 @@ from services.notify.domain.templates import (
     DecisionRef,
     Issued,
     Notification,
+    OpinionNotRecorded,
     OpinionReceived,
     OverdueEscalated,
     PublicCommentModeration,
@@ -96,6 +97,7 @@ from shared.contract.events.decisions import (
     PublicCommentRecorded,
     PublicCommentSubmitted,
     ReminderDue,
+    RequestRejected,
 )
 from shared.contract.events.decisions import Stance as ContractStance
 from shared.contract.events.notify import DeliveryFailed
@@ -340,6 +342,31 @@ class NotifyService:
         )
         await self._enqueue(env, n, target, e.decision_id)
 
+    async def on_request_rejected(self, env: Envelope, e: Event) -> None:
+        """An opinion sent through a link was refused by the workflow: tell its sender.
+
+        The confirmation page could only say the opinion was *sent*; without this the
+        person would believe it counts."""
+        assert isinstance(e, RequestRejected)
+        if e.request_type != OpinionSubmitted.event_type:
+            return
+        stored = await self.submissions.load(e.request_id)  # request id = link token id
+        if stored is None:
+            return  # not sent through our pages
+        unit_id = str(stored.state["recipient_unit_id"])
+        target = self.recipients.person(str(stored.state["person_id"]), unit_id, e.occurred_at)
+        if isinstance(target, NoRecipient):
+            await self._no_recipient(env, target, "opinion_not_recorded", e.decision_id)
+            return
+        draft = await self.draft_state(e.decision_id)
+        n = OpinionNotRecorded(
+            recipient=_recipient(target),
+            decision=self._ref(draft, e.decision_id),
+            reason_vi=e.message_vi,
+            submitted_at=stored.state["submitted_at"],
+        )
+        await self._enqueue(env, n, target, e.decision_id)
+
     async def on_override_recorded(self, env: Envelope, e: Event) -> None:
         """Remember the override reason: the issuance notice must report it as an exception."""
         assert isinstance(e, OverrideRecorded)
@@ -522,6 +549,7 @@ class NotifyService:
             ReminderDue.event_type: self.on_reminder_due,
             Escalated.event_type: self.on_escalated,
             OpinionRecorded.event_type: self.on_opinion_recorded,
+            RequestRejected.event_type: self.on_request_rejected,
             OverrideRecorded.event_type: self.on_override_recorded,
             DecisionWithdrawn.event_type: self.on_withdrawn,
             DecisionIssued.event_type: self.on_issued,

@@ -45,6 +45,7 @@ from shared.contract.events.decisions import (
     ConsulteeSpec,
     DecisionDrafted,
     DocType,
+    RequestRejected,
 )
 from shared.contract.topics import (
     ALL,
@@ -409,6 +410,34 @@ async def test_consultation_emails_links_single_use_opinion_reaches_kafka(tmp_pa
         types = [e.type for e in sent]
         assert types.count("notify.delivery_sent") == len(CONSULTEES)
         assert types.count("notify.delivery_failed") == 1
+
+        # the workflow refuses that opinion (say, the board had already synthesised):
+        # its sender is told by e-mail that it does not count, with the reason
+        person_to = str(next(m for m in mails if link_of(m) == link)["To"])
+        await publish(
+            h.settings.kafka_bootstrap,
+            [
+                RequestRejected(
+                    decision_id=decision_id,
+                    request_id=payload["request_id"],
+                    request_type="decision.opinion_submitted",
+                    code="synthesis_done",
+                    message_vi="Ban Dân vận đã tổng hợp ý kiến; không nhận thêm ý kiến.",
+                    occurred_at=datetime.now(UTC),
+                )
+            ],
+        )
+
+        async def refusal_mail() -> list[email.message.EmailMessage] | None:
+            found = [
+                m for m in mails_with(h.mail_dir, decision_id) if "chưa được ghi nhận" in str(m["Subject"])
+            ]
+            return found or None
+
+        refusal = (await wait_until(refusal_mail, 30, "opinion-not-recorded e-mail"))[0]
+        assert str(refusal["To"]) == person_to
+        body = refusal.get_body(preferencelist=("plain",))
+        assert body is not None and "không nhận thêm ý kiến" in body.get_content()
 
 
 async def test_redelivered_consultation_fact_sends_nothing_twice(tmp_path: Path) -> None:

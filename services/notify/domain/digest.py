@@ -25,7 +25,7 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
-NEVER_DIGESTED: frozenset[str] = frozenset({"opinion_received"})
+NEVER_DIGESTED: frozenset[str] = frozenset({"opinion_received", "opinion_not_recorded"})
 
 
 @dataclass(frozen=True, slots=True)

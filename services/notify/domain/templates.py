@@ -38,6 +38,7 @@ class NotificationKind(StrEnum):
     ISSUED = "issued"
     REPORT_DUE = "report_due"
     PUBLIC_COMMENT_MODERATION = "public_comment_moderation"
+    OPINION_NOT_RECORDED = "opinion_not_recorded"
     DIGEST = "digest"
 
 
@@ -49,6 +50,7 @@ KIND_LABELS_VI: dict[NotificationKind, str] = {
     NotificationKind.ISSUED: "Thông tin văn bản đã ban hành",
     NotificationKind.REPORT_DUE: "Đến hạn báo cáo",
     NotificationKind.PUBLIC_COMMENT_MODERATION: "Kiểm duyệt góp ý của nhân dân",
+    NotificationKind.OPINION_NOT_RECORDED: "Ý kiến chưa được ghi nhận",
     NotificationKind.DIGEST: "Tổng hợp việc cần xử lý",
 }
 
@@ -179,6 +181,19 @@ class PublicCommentModeration:
     kind: NotificationKind = field(default=NotificationKind.PUBLIC_COMMENT_MODERATION, init=False)
 
 
+@dataclass(frozen=True, slots=True)
+class OpinionNotRecorded:
+    """The workflow refused an opinion sent through a link (e.g. after the board's synthesis):
+    the sender must not believe it counts — the page only said it was *sent*."""
+
+    recipient: Recipient
+    decision: DecisionRef
+    reason_vi: str
+    submitted_at: datetime
+    sms_url: str | None = None
+    kind: NotificationKind = field(default=NotificationKind.OPINION_NOT_RECORDED, init=False)
+
+
 Notification = (
     ConsultationRequested
     | Reminder
@@ -187,6 +202,7 @@ Notification = (
     | Issued
     | ReportDue
     | PublicCommentModeration
+    | OpinionNotRecorded
 )
 
 
@@ -239,6 +255,8 @@ def digest_entry(n: Notification) -> DigestEntry:
     url: str | None
     if isinstance(n, OpinionReceived):
         deadline, url = None, n.receipt_url
+    elif isinstance(n, OpinionNotRecorded):
+        deadline, url = None, None
     elif isinstance(n, Issued):
         deadline, url = None, n.view_url
     else:

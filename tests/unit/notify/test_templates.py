@@ -13,6 +13,7 @@ from services.notify.domain.templates import (
     Digest,
     Issued,
     NotificationKind,
+    OpinionNotRecorded,
     OpinionReceived,
     OverdueEscalated,
     PublicCommentModeration,
@@ -56,6 +57,9 @@ SAMPLES: dict[NotificationKind, Renderable] = {
         REC, DEC, DEADLINE, "https://dv.example.vn/kiem-duyet/TOKEN", "https://dv.example.vn/gop-y/dec-42"
     ),
 }
+SAMPLES[NotificationKind.OPINION_NOT_RECORDED] = OpinionNotRecorded(
+    REC, DEC, "Ban Dân vận đã tổng hợp ý kiến; không nhận thêm ý kiến sau thời điểm tổng hợp.", DEADLINE
+)
 SAMPLES[NotificationKind.DIGEST] = build_digest(
     REC,
     [
