@@ -124,7 +124,7 @@ def render_markdown(
         for i, x in enumerate(report.refusals, 1):
             lines.append(
                 f"{i}. «{x.title}» ({x.decision_id}) — {unit_name(x.unit_id)}, {format_vn(x.at)}, "
-                f"người đề nghị {person_name(x.requested_by)}. Còn thiếu: {'; '.join(x.missing)}"
+                f"người đề nghị {person_name(x.requested_by)}. Còn thiếu: {'; '.join(m.rstrip('.') for m in x.missing)}."
             )
     else:
         lines.append("Không có.")
