@@ -86,7 +86,12 @@ class ReliableConsumer:
                 return Result.SKIPPED
             event = envelope.event()
         except MalformedEvent as exc:
-            await self._dead_letter(delivery, f"malformed: {exc}", attempts=1)
+            await self._dead_letter(
+                delivery,
+                f"malformed: {exc}",
+                attempts=1,
+                reason_vi=f"Thông điệp sai định dạng, không xử lý được: {exc}",
+            )
             return Result.DEAD_LETTERED
 
         attempt = 0
@@ -102,7 +107,12 @@ class ReliableConsumer:
             except asyncio.CancelledError:
                 raise
             except PermanentError as exc:
-                await self._dead_letter(delivery, f"rejected: {exc}", attempts=attempt)
+                await self._dead_letter(
+                    delivery,
+                    f"rejected: {exc}",
+                    attempts=attempt,
+                    reason_vi=f"Bị từ chối, thử lại không có ích: {exc}",
+                )
                 return Result.DEAD_LETTERED
             except Exception as exc:
                 if attempt >= self.max_attempts:
@@ -110,6 +120,7 @@ class ReliableConsumer:
                         delivery,
                         f"gave up after {attempt} attempts: {type(exc).__name__}: {exc}",
                         attempts=attempt,
+                        reason_vi=f"Đã thử {attempt} lần không thành công: {type(exc).__name__}: {exc}",
                     )
                     return Result.DEAD_LETTERED
                 delay = min(self.retry_max_seconds, self.retry_base_seconds * 2 ** (attempt - 1))
@@ -124,10 +135,11 @@ class ReliableConsumer:
                 )
                 await asyncio.sleep(delay)
 
-    async def _dead_letter(self, delivery: Delivery, reason: str, *, attempts: int) -> None:
+    async def _dead_letter(self, delivery: Delivery, reason: str, *, attempts: int, reason_vi: str) -> None:
         headers = {
             **{k: v for k, v in delivery.headers.items() if not k.startswith("dv-dlq-")},
             "dv-dlq-reason": reason[:2000],
+            "dv-dlq-reason-vi": reason_vi[:2000],  # operators read the console in Vietnamese
             "dv-dlq-original-topic": delivery.topic,
             "dv-dlq-original-partition": str(delivery.partition),
             "dv-dlq-original-offset": str(delivery.offset),

@@ -101,6 +101,7 @@ async def test_crash_between_effect_and_commit_and_duplicates_yield_one_effect(
             assert value == b'{"type": "it.sample_added", "payload": '
             assert headers["dv-dlq-reason"].decode().startswith("malformed: envelope is not valid")
             assert headers["dv-dlq-original-topic"].decode() == topic
+            assert headers["dv-dlq-reason-vi"].decode().startswith("Thông điệp sai định dạng")
             assert headers["dv-dlq-service"] == b"crashy"
 
             async def outbox_empty() -> bool:

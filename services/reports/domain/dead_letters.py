@@ -95,7 +95,7 @@ def from_record(
         topic=orig_topic,
         partition=partition,
         offset=offset,
-        reason=h.get("dv-dlq-reason") or "(không ghi lý do)",
+        reason=h.get("dv-dlq-reason-vi") or h.get("dv-dlq-reason") or "(không ghi lý do)",
         service=h.get("dv-dlq-service") or "",
         attempts=_int(h.get("dv-dlq-attempts")),
         at=at,

@@ -64,6 +64,7 @@ async def test_malformed_goes_to_dead_letter_with_reason_and_original_bytes() ->
     assert value == b"{broken"
     assert key == b"k"
     assert headers["dv-dlq-reason"].startswith("malformed: envelope is not valid")
+    assert headers["dv-dlq-reason-vi"].startswith("Thông điệp sai định dạng")
     assert headers["dv-dlq-original-offset"] == "7"
     assert headers["x"] == "1"
     assert consumer.stats[Result.DEAD_LETTERED] == 1
