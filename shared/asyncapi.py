@@ -93,7 +93,7 @@ def document(
             "address": dlq,
             "description": (
                 "Dead letters: the original bytes and key of a message this service could not process, "
-                "with headers dv-dlq-reason, dv-dlq-original-topic/partition/offset, dv-dlq-service, "
+                "with headers dv-dlq-reason (and dv-dlq-reason-vi), dv-dlq-original-topic/partition/offset, dv-dlq-service, "
                 "dv-dlq-attempts, dv-dlq-at."
             ),
         }
