@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from opentelemetry import trace
 from opentelemetry.propagate import inject
 
@@ -68,6 +68,21 @@ def link_unit(url: str) -> str | None:
         return str(data["u"])
     except (IndexError, ValueError, KeyError):
         return None
+
+
+async def topic_size(bootstrap: str, topic: str) -> int:
+    """Messages in ``topic`` now: the copies of the registry must have read that many."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic) or set()
+        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
+        return sum(ends.values())
+    finally:
+        await consumer.stop()
 
 
 def say(text: str = "") -> None:
@@ -164,12 +179,26 @@ class Demo:
     async def _run(self) -> None:
         step(0, "Services up; the tasks and notify services hold a copy of the Kiên Giang org registry")
 
+        async def org_published() -> bool:
+            h = await self.get(f"{ORG}/health")
+            return bool(h and h["registry_version"] >= 1 and h["outbox_pending"] == 0)
+
+        await until("the org service published its registry", org_published, 120)
+        size = await topic_size(self.settings.kafka_bootstrap, "org.events")
+
         async def registry_ready() -> bool:
             t = await self.get(f"{TASKS}/health")
             n = await self.get(f"{NOTIFY}/health")
-            return bool(t and n and t.get("org_caught_up") and n.get("org_caught_up"))
+            return bool(
+                t
+                and n
+                and t["org_caught_up"]
+                and n["org_caught_up"]
+                and t["org_events"] >= size
+                and n["org_replica_events"] >= size
+            )
 
-        await until("tasks and notify copies of the org registry (caught up)", registry_ready, 600)
+        await until(f"tasks and notify copies of the org registry ({size} events)", registry_ready, 600)
         for name, url in (("org", ORG), ("tasks", TASKS), ("reports", REPORTS), ("notify", NOTIFY)):
             h = await self.get(f"{url}/health")
             say(f"    {name:8} {url}  {'ok' if h else 'NOT READY'}")

@@ -190,6 +190,10 @@ class ServiceRuntime:
 
         return _lifespan(app)
 
+    async def outbox_pending(self) -> int:
+        """Documents whose outgoing events are not yet on Kafka (0 = everything published)."""
+        return sum([await s.collection.count_documents({"outbox_pending": True}) for s in self._stores])
+
     def health(self) -> dict[str, Any]:
         return {
             "service": self.name,

@@ -126,7 +126,11 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
-        return {**runtime.health(), "registry_version": service.version}
+        return {
+            **runtime.health(),
+            "registry_version": service.version,
+            "outbox_pending": await runtime.outbox_pending(),
+        }
 
     # -------------------------------------------------------------- queries
     @app.get("/api/units")

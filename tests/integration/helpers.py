@@ -35,3 +35,40 @@ async def read_all(
     finally:
         await consumer.stop()
     return out
+
+
+async def topic_size(bootstrap: str, topic: str) -> int:
+    """Messages in the topic now (sum of end offsets): a barrier for replicas built from it."""
+    from aiokafka import TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic) or set()
+        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
+        return sum(ends.values())
+    finally:
+        await consumer.stop()
+
+
+async def org_replica_ready(org_url: str, replica_health_url: str, count_field: str, bootstrap: str) -> None:
+    """Wait until the org service has published its whole registry and a replica has read it all."""
+    import httpx
+
+    async with httpx.AsyncClient(timeout=5) as c:
+
+        async def org_published() -> bool:
+            h = (await c.get(f"{org_url}/health")).json()
+            return bool(h["registry_version"] >= 1 and h["outbox_pending"] == 0)
+
+        await wait_for(org_published, within=120, what="org service published its registry")
+        size = await topic_size(bootstrap, "org.events")
+
+        async def replica_read() -> bool:
+            r = await c.get(replica_health_url)
+            return r.status_code == 200 and int(r.json()[count_field]) >= size
+
+        await wait_for(replica_read, within=300, what=f"replica read org.events ({size} messages)")

@@ -36,7 +36,7 @@ from shared.contract.events.decisions import (
 )
 from shared.settings import CommonSettings
 from tests.integration.conftest import RUN_ID
-from tests.integration.helpers import wait_for
+from tests.integration.helpers import org_replica_ready, wait_for
 from tests.integration.services import Proc, run_services
 
 pytestmark = pytest.mark.integration
@@ -130,7 +130,7 @@ async def test_issuance_is_refused_until_the_rule_is_met(
     services: dict[str, Proc], producer: AIOKafkaProducer
 ) -> None:
     org, tasks = services["org"], services["tasks"]
-    await wait_for(lambda: _replica_ready(tasks), within=180, what="tasks replica of the org registry")
+    await org_replica_ready(org.url, f"{tasks.url}/health", "org_events", CommonSettings().kafka_bootstrap)
     did = f"kg-qd-{RUN_ID}-{uuid.uuid4().hex[:6]}"
     await send(
         producer,
@@ -234,7 +234,9 @@ async def test_unknown_issuer_is_refused_in_vietnamese(
     services: dict[str, Proc], producer: AIOKafkaProducer, settings: CommonSettings
 ) -> None:
     tasks = services["tasks"]
-    await wait_for(lambda: _replica_ready(tasks), within=180, what="replica")
+    await org_replica_ready(
+        services["org"].url, f"{tasks.url}/health", "org_events", CommonSettings().kafka_bootstrap
+    )
     did = f"bad-{RUN_ID}-{uuid.uuid4().hex[:6]}"
     await send(
         producer,
@@ -276,16 +278,13 @@ async def test_unknown_issuer_is_refused_in_vietnamese(
     assert await get_json(f"{tasks.url}/api/decisions/{did}") is None  # nothing stored
 
 
-async def _replica_ready(tasks: Proc) -> bool:
-    health = await get_json(f"{tasks.url}/health")
-    return bool(health and health["org_caught_up"])
-
-
 async def test_revision_reopens_only_consultees_whose_commented_articles_changed(
     services: dict[str, Proc], producer: AIOKafkaProducer
 ) -> None:
     org, tasks = services["org"], services["tasks"]
-    await wait_for(lambda: _replica_ready(tasks), within=180, what="replica")
+    await org_replica_ready(
+        services["org"].url, f"{tasks.url}/health", "org_events", CommonSettings().kafka_bootstrap
+    )
     did = f"kg-rev-{RUN_ID}-{uuid.uuid4().hex[:6]}"
     articles = (
         Article(article_id="d1", text="Mức hỗ trợ."),

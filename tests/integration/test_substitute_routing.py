@@ -27,7 +27,7 @@ from shared.contract.envelope import Envelope
 from shared.contract.events.decisions import Article, DecisionFlag, DocType, DraftSubmitted
 from shared.settings import CommonSettings
 from tests.integration.conftest import RUN_ID
-from tests.integration.helpers import wait_for
+from tests.integration.helpers import topic_size, wait_for
 from tests.integration.services import REPO, Proc, free_port, run_services
 
 pytestmark = pytest.mark.integration
@@ -110,7 +110,9 @@ async def test_link_goes_to_the_substitute_and_the_opinion_is_recorded_as_such(
         acting = await get_json(c, f"{org.url}/api/units/kg.bdv/in-charge")
         assert acting["person_id"] == "p.kg.004" and acting["delegation_id"] == f"d.it.{RUN_ID}"
 
-        org_events = await topic_size(producer, "org.events")  # the delegation is the last org event
+        org_events = await topic_size(
+            CommonSettings().kafka_bootstrap, "org.events"
+        )  # the delegation is the last org event
 
         async def replicas_caught_up() -> bool:
             t = await get_json(c, f"{tasks.url}/health")
@@ -175,25 +177,3 @@ def find_mail(mail_dir: Path, decision_id: str, to: str) -> email.message.EmailM
         if decision_id in text and LINK.search(text) and to in str(msg["To"]):
             return msg
     return None
-
-
-async def topic_size(producer: AIOKafkaProducer, topic: str) -> int:
-    """Messages in the topic now (sum of end offsets): a barrier for replicas built from it."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    consumer = AIOKafkaConsumer(bootstrap_servers=producer.client._bootstrap_servers)
-    await consumer.start()
-    try:
-        parts = [
-            TopicPartition(topic, p)
-            for p in (consumer.partitions_for_topic(topic) or await _partitions(consumer, topic))
-        ]
-        ends = await consumer.end_offsets(parts)
-        return sum(ends.values())
-    finally:
-        await consumer.stop()
-
-
-async def _partitions(consumer: Any, topic: str) -> set[int]:
-    await consumer._client.force_metadata_update()
-    return set(consumer.partitions_for_topic(topic) or ())
