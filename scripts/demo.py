@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from opentelemetry import trace
 from opentelemetry.propagate import inject
 
@@ -46,6 +46,7 @@ from shared.contract.events.decisions import (
     IssuanceRequested,
     SynthesisSubmitted,
 )
+from shared.reliability.catchup import topic_size
 from shared.settings import CommonSettings
 from shared.telemetry import configure_telemetry
 
@@ -68,21 +69,6 @@ def link_unit(url: str) -> str | None:
         return str(data["u"])
     except (IndexError, ValueError, KeyError):
         return None
-
-
-async def topic_size(bootstrap: str, topic: str) -> int:
-    """Messages in ``topic`` now: the copies of the registry must have read that many."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            await consumer._client.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic) or set()
-        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
-        return sum(ends.values())
-    finally:
-        await consumer.stop()
 
 
 def say(text: str = "") -> None:

@@ -67,14 +67,6 @@ def _json(value: Any) -> Any:
     return value
 
 
-class Refused(Exception):
-    """An HTTP refusal with a stable code and a Vietnamese message."""
-
-    def __init__(self, status: int, code: str, message_vi: str, **extra: Any) -> None:
-        super().__init__(message_vi)
-        self.status, self.code, self.message_vi, self.extra = status, code, message_vi, extra
-
-
 def _obj(value: Any) -> dict[str, Any]:
     out = _json(value)
     assert isinstance(out, dict)
@@ -115,10 +107,6 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
     @app.exception_handler(OrgChangeRefused)
     async def _refused(_: Request, exc: OrgChangeRefused) -> JSONResponse:
         return _refusal(409, exc.error.code, exc.error.message_vi, event_index=exc.index)
-
-    @app.exception_handler(Refused)
-    async def _refused_http(_: Request, exc: Refused) -> JSONResponse:
-        return _refusal(exc.status, exc.code, exc.message_vi, **exc.extra)
 
     @app.exception_handler(SeedFormatError)
     async def _seed_error(_: Request, exc: SeedFormatError) -> JSONResponse:
@@ -209,14 +197,21 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
                 cls = event_class(proposed.type, proposed.version)
                 ev = cls.model_validate(proposed.payload)
             except (MalformedEvent, ValueError) as exc:
-                raise Refused(
-                    422, "invalid_event", f"Sự kiện thứ {i + 1} không hợp lệ: {exc}", event_index=i
+                raise HTTPException(
+                    422,
+                    detail={
+                        "code": "invalid_event",
+                        "message": f"Sự kiện thứ {i + 1} không hợp lệ: {exc}",
+                        "event_index": i,
+                    },
                 ) from exc
             if not isinstance(ev, OrgEvent):
-                raise Refused(
+                raise HTTPException(
                     422,
-                    "not_an_org_event",
-                    f"Sự kiện thứ {i + 1} ({proposed.type}) không phải sự kiện của sổ đăng ký tổ chức.",
+                    detail={
+                        "code": "not_an_org_event",
+                        "message": f"Sự kiện thứ {i + 1} ({proposed.type}) không phải sự kiện của sổ đăng ký tổ chức.",
+                    },
                 )
             events.append(ev)
         appended = await service.change(change.request_id, events)

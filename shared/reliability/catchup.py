@@ -18,6 +18,26 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 log = logging.getLogger("shared.catchup")
 
 
+async def end_offsets(consumer: AIOKafkaConsumer, topic: str) -> dict[TopicPartition, int]:
+    """End offset of every partition of ``topic``, through a started consumer."""
+    partitions = consumer.partitions_for_topic(topic)
+    if not partitions:
+        await consumer._client.force_metadata_update()  # first contact: no metadata yet
+        partitions = consumer.partitions_for_topic(topic) or set()
+    tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+    return dict(await consumer.end_offsets(tps)) if tps else {}
+
+
+async def topic_size(bootstrap: str, topic: str) -> int:
+    """Messages in ``topic`` now (sum of end offsets): a barrier for copies built from it."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        return sum((await end_offsets(consumer, topic)).values())
+    finally:
+        await consumer.stop()
+
+
 class CatchUp:
     def __init__(self, topic: str, group: str) -> None:
         self.topic = topic
@@ -37,12 +57,8 @@ class CatchUp:
         )
         await consumer.start()
         try:
-            partitions = consumer.partitions_for_topic(self.topic)
-            if not partitions:
-                await consumer._client.force_metadata_update()  # first contact: no metadata yet
-                partitions = consumer.partitions_for_topic(self.topic) or set()
-            tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
-            ends = await consumer.end_offsets(tps) if tps else {}
+            ends = await end_offsets(consumer, self.topic)
+            tps = sorted(ends, key=lambda tp: tp.partition)
             for tp in tps:
                 end = ends.get(tp, 0)
                 committed = await consumer.committed(tp)

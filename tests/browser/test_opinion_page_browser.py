@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import async_playwright
 
+from tests.integration.helpers import wait_for
 from tests.integration.test_notify_service import (
     CONSULTEES,
     decision_events,
@@ -24,7 +25,6 @@ from tests.integration.test_notify_service import (
     publish,
     publish_org,
     running_notify,
-    wait_until,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -63,7 +63,7 @@ async def test_phone_user_submits_once_and_resubmit_shows_receipt(tmp_path: Path
             found = mails_with(h.mail_dir, decision_id)
             return found if len(found) >= len(CONSULTEES) else None
 
-        await wait_until(mail, 60, "consultation e-mails in the SMTP sink")
+        await wait_for(mail, 60, "consultation e-mails in the SMTP sink")
         link = link_of(sorted(mails_with(h.mail_dir, decision_id), key=lambda m: str(m["To"]))[0])
 
         async with async_playwright() as pw:
@@ -121,7 +121,7 @@ async def test_phone_user_submits_once_and_resubmit_shows_receipt(tmp_path: Path
                 await browser.close()
 
         await asyncio.sleep(1.0)
-        subs = await wait_until(
+        subs = await wait_for(
             lambda: opinion_requests(h.settings.kafka_bootstrap, decision_id),
             30,
             "opinion_submitted on Kafka",

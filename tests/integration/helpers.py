@@ -7,6 +7,8 @@ import time
 
 from aiokafka import AIOKafkaConsumer
 
+from shared.reliability.catchup import topic_size  # the barrier org_replica_ready waits on
+
 
 async def wait_for(predicate, within: float = 60.0, what: str = "condition"):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + within
@@ -35,23 +37,6 @@ async def read_all(
     finally:
         await consumer.stop()
     return out
-
-
-async def topic_size(bootstrap: str, topic: str) -> int:
-    """Messages in the topic now (sum of end offsets): a barrier for replicas built from it."""
-    from aiokafka import TopicPartition
-
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            await consumer._client.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic) or set()
-        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
-        return sum(ends.values())
-    finally:
-        await consumer.stop()
 
 
 async def org_replica_ready(org_url: str, replica_health_url: str, count_field: str, bootstrap: str) -> None:

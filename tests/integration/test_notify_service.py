@@ -16,7 +16,6 @@ import contextlib
 import email
 import email.policy
 import re
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -57,6 +56,8 @@ from shared.contract.topics import (
 )
 from shared.settings import CommonSettings
 from tests.integration.conftest import create_topics
+from tests.integration.helpers import wait_for
+from tests.integration.services import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -73,12 +74,6 @@ CONSULTEES = (
 VACANT_UNIT = ("kg.hoi_chu_thap_do", "mass_association", "Hội Chữ thập đỏ tỉnh Kiên Giang")
 """No person in charge in the seed: must end as an operator-visible ``no_recipient`` delivery."""
 LINK_RE = re.compile(r"https?://[^\s\"'<>]+/a/[A-Za-z0-9._-]+")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -184,18 +179,7 @@ async def publish_org(h: Harness) -> None:
         except ReplicaBehind:
             return False
 
-    await wait_until(ready, 90, "org replica of notify to know every consultee")
-
-
-async def wait_until(pred: Any, within: float, what: str) -> Any:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + within
-    while loop.time() < end:
-        value = await pred()
-        if value:
-            return value
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    await wait_for(ready, 90, "org replica of notify to know every consultee")
 
 
 def decision_events(decision_id: str, title: str, *, with_vacant: bool) -> list[Event]:
@@ -318,7 +302,7 @@ async def test_consultation_emails_links_single_use_opinion_reaches_kafka(tmp_pa
             found = mails_with(h.mail_dir, decision_id)
             return found if len(found) >= len(CONSULTEES) else None
 
-        mails = await wait_until(all_mails, 60, "one e-mail per consultee")
+        mails = await wait_for(all_mails, 60, "one e-mail per consultee")
         await asyncio.sleep(1.0)
         mails = mails_with(h.mail_dir, decision_id)
         assert len(mails) == len(CONSULTEES), [m["To"] for m in mails]
@@ -337,7 +321,7 @@ async def test_consultation_emails_links_single_use_opinion_reaches_kafka(tmp_pa
             )
             return statuses if done else None
 
-        statuses = await wait_until(recorded, 30, "every delivery recorded as sent")
+        statuses = await wait_for(recorded, 30, "every delivery recorded as sent")
         assert statuses[VACANT_UNIT[0]] == "no_recipient"
         failed = await http.get(f"{h.base_url}/deliveries", params={"status": "no_recipient"})
         assert any(d["decision_id"] == decision_id for d in failed.json()["deliveries"])
@@ -384,7 +368,7 @@ async def test_consultation_emails_links_single_use_opinion_reaches_kafka(tmp_pa
 
         # the opinion request is on Kafka, exactly once, deduplicable by the workflow
         token_id = link.rsplit("/", 1)[1]
-        subs = await wait_until(
+        subs = await wait_for(
             lambda: opinion_requests(h.settings.kafka_bootstrap, decision_id),
             30,
             "opinion_submitted on Kafka",
@@ -434,7 +418,7 @@ async def test_consultation_emails_links_single_use_opinion_reaches_kafka(tmp_pa
             ]
             return found or None
 
-        refusal = (await wait_until(refusal_mail, 30, "opinion-not-recorded e-mail"))[0]
+        refusal = (await wait_for(refusal_mail, 30, "opinion-not-recorded e-mail"))[0]
         assert str(refusal["To"]) == person_to
         body = refusal.get_body(preferencelist=("plain",))
         assert body is not None and "không nhận thêm ý kiến" in body.get_content()
@@ -459,7 +443,7 @@ async def test_redelivered_consultation_fact_sends_nothing_twice(tmp_path: Path)
         async def done() -> bool:
             return len(mails_with(h.mail_dir, decision_id)) >= len(CONSULTEES)
 
-        await wait_until(done, 60, "e-mails")
+        await wait_for(done, 60, "e-mails")
         await asyncio.sleep(2.0)
         assert len(mails_with(h.mail_dir, decision_id)) == len(CONSULTEES)
         assert ORG_EVENTS  # (org facts were consumed from the shared topic above)
@@ -491,7 +475,7 @@ async def test_unreachable_smtp_retries_then_dead_letters_and_publishes_failure(
                 ds if len(ds) == len(CONSULTEES) and all(d["status"] == "dead_lettered" for d in ds) else None
             )
 
-        deliveries = await wait_until(dead, 60, "every delivery dead-lettered")
+        deliveries = await wait_for(dead, 60, "every delivery dead-lettered")
         assert all(d["attempts"] == 2 and d["last_error"] for d in deliveries)
         assert all([a["outcome"] for a in d["history"]] == ["retryable_failure"] * 2 for d in deliveries)
         failed = await topic_envelopes(

@@ -106,6 +106,14 @@ def test_bad_changes_are_refused_in_vietnamese_and_change_nothing(org: Proc) -> 
     }
     r = httpx.post(f"{org.url}/api/changes", json=bad_kind)
     assert r.status_code == 409 and r.json()["code"] == "unknown_unit_kind"
+    r = httpx.post(f"{org.url}/api/changes", json={"events": [{"type": "org.khong_co", "payload": {}}]})
+    assert r.status_code == 422
+    assert r.json()["code"] == "invalid_event" and r.json()["event_index"] == 0
+    assert r.json()["message"].startswith("Sự kiện thứ 1 không hợp lệ")
+    r = httpx.post(
+        f"{org.url}/api/changes", json={"events": [{"type": "decision.request_rejected", "payload": {}}]}
+    )
+    assert r.status_code == 422 and r.json()["code"] in {"invalid_event", "not_an_org_event"}
     assert httpx.get(f"{org.url}/health").json()["registry_version"] == before
 
 

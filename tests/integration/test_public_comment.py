@@ -35,13 +35,13 @@ from shared.contract.events.decisions import (
     PublicCommentRecorded,
 )
 from shared.contract.topics import DECISION_REQUESTS
+from tests.integration.helpers import wait_for
 from tests.integration.test_notify_service import (
     mails_with,
     publish,
     publish_org,
     running_notify,
     topic_envelopes,
-    wait_until,
 )
 
 pytestmark = pytest.mark.integration
@@ -112,7 +112,7 @@ async def test_citizen_comment_and_moderation_reach_kafka(tmp_path: Path) -> Non
             r = await http.get(public_url)
             return r if r.status_code == 200 else None
 
-        page = await wait_until(page_open, 60, "the public comment page to open")
+        page = await wait_for(page_open, 60, "the public comment page to open")
         assert "Điều 2. Đối tượng áp dụng" in page.text and "Thời hạn góp ý: đến" in page.text
         assert page.headers["content-security-policy"].startswith("default-src 'none'")
 
@@ -127,7 +127,7 @@ async def test_citizen_comment_and_moderation_reach_kafka(tmp_path: Path) -> Non
                     return str(found[0]) if found else None
             return None
 
-        moderation_url = await wait_until(moderation_mail, 60, "the moderation e-mail")
+        moderation_url = await wait_for(moderation_mail, 60, "the moderation e-mail")
         assert moderation_url.startswith(h.base_url + "/kiem-duyet/")
 
         # a robot is refused; an empty comment is re-shown; a real one is stored with its request
@@ -143,7 +143,7 @@ async def test_citizen_comment_and_moderation_reach_kafka(tmp_path: Path) -> Non
         ref = re.search(r"GY-[0-9A-F-]+", posted.text)
         assert ref is not None
 
-        submitted = await wait_until(
+        submitted = await wait_for(
             lambda: topic_envelopes(
                 bootstrap, DECISION_REQUESTS, _requests_of(decision_id, "decision.public_comment_submitted")
             ),
@@ -182,7 +182,7 @@ async def test_citizen_comment_and_moderation_reach_kafka(tmp_path: Path) -> Non
             r = await http.get(moderation_url)
             return r if r.status_code == 200 and comment_id in r.text else None
 
-        mod_page = await wait_until(listed, 30, "the comment on the moderation page")
+        mod_page = await wait_for(listed, 30, "the comment on the moderation page")
         assert text in mod_page.text and "chờ kiểm duyệt: 1" in mod_page.text
 
         tampered = moderation_url[:-2] + ("AA" if not moderation_url.endswith("AA") else "BB")
@@ -194,7 +194,7 @@ async def test_citizen_comment_and_moderation_reach_kafka(tmp_path: Path) -> Non
         second = await http.post(moderation_url, data=form)
         assert second.status_code == 200 and "đã được gửi trước đó" in second.text
 
-        moderations = await wait_until(
+        moderations = await wait_for(
             lambda: topic_envelopes(
                 bootstrap,
                 DECISION_REQUESTS,
@@ -236,7 +236,7 @@ async def test_citizen_comment_and_moderation_reach_kafka(tmp_path: Path) -> Non
         async def closed() -> bool:
             return (await http.get(public_url)).status_code == 410
 
-        await wait_until(closed, 30, "the public page to close")
+        await wait_for(closed, 30, "the public page to close")
         gone = await http.post(public_url, data={"noi_dung": "muộn"})
         assert gone.status_code == 410 and "Đã hết thời hạn lấy ý kiến nhân dân" in gone.text
         final = await http.get(moderation_url)

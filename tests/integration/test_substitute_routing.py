@@ -25,9 +25,10 @@ from aiokafka import AIOKafkaProducer
 
 from shared.contract.envelope import Envelope
 from shared.contract.events.decisions import Article, DecisionFlag, DocType, DraftSubmitted
+from shared.reliability.catchup import topic_size
 from shared.settings import CommonSettings
 from tests.integration.conftest import RUN_ID
-from tests.integration.helpers import topic_size, wait_for
+from tests.integration.helpers import wait_for
 from tests.integration.services import REPO, Proc, free_port, run_services
 
 pytestmark = pytest.mark.integration
