@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from shared.contract.envelope import Envelope, Event
+from shared.kafka_auth import aiokafka_kwargs
 from shared.reliability.unit_of_work import Change, apply
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
@@ -56,8 +57,10 @@ def pct(values: list[float], p: float) -> float:
 
 
 async def main(n: int, keys: int) -> None:
-    settings = CommonSettings(DB_PREFIX=f"bench_{RUN}")
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    # the benchmark's topics belong to no service: everything here connects as admin
+    settings = CommonSettings(DB_PREFIX=f"bench_{RUN}", KAFKA_USERNAME="admin")
+    auth = aiokafka_kwargs(settings, "admin")
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, **auth)
     await admin.start()
     await admin.create_topics(
         [
@@ -95,11 +98,11 @@ async def main(n: int, keys: int) -> None:
     rt.subscribe(BenchRequested.topic, {BenchRequested.event_type: on_request}, group=f"bench-{RUN}")
     await rt.start()
     out = AIOKafkaConsumer(
-        BenchDone.topic, bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest"
+        BenchDone.topic, bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest", **auth
     )
     await out.start()
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True
+        bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True, **auth
     )
     await producer.start()
     t0 = time.perf_counter()

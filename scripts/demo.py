@@ -36,6 +36,7 @@ from aiokafka import AIOKafkaProducer
 from opentelemetry import trace
 from opentelemetry.propagate import inject
 
+from scripts.secrets import ensure, plain_secret, private_jwk
 from shared.contract.envelope import Envelope, Event
 from shared.contract.events.decisions import (
     Article,
@@ -44,13 +45,23 @@ from shared.contract.events.decisions import (
     DocType,
     DraftSubmitted,
     IssuanceRequested,
+    OverrideRequested,
     SynthesisSubmitted,
 )
+from shared.kafka_auth import aiokafka_kwargs
 from shared.reliability.catchup import topic_size
+from shared.security.signing import SIGNATURE_HEADER, SigningKey, sign
 from shared.settings import CommonSettings
 from shared.telemetry import configure_telemetry
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def demo_key(system_id: str) -> SigningKey:
+    """The demo's agency systems (UBND tỉnh, Ban Dân vận) sign with keys that ./dev generated and the
+    org service registered (``.cache/secrets``)."""
+    ensure()
+    return SigningKey.from_jwk(system_id, private_jwk(system_id))
 ORG = os.environ.get("ORG_URL", "http://127.0.0.1:8001")
 TASKS = os.environ.get("TASKS_URL", "http://127.0.0.1:8002")
 REPORTS = os.environ.get("REPORTS_URL", "http://127.0.0.1:8003")
@@ -75,7 +86,7 @@ def say(text: str = "") -> None:
     print(text, flush=True)
 
 
-def step(n: int, text: str) -> None:
+def step(n: float, text: str) -> None:
     say(f"\n\033[1m[{n}] {text}\033[0m")
 
 
@@ -96,21 +107,51 @@ async def until(what: str, probe: Callable[[], Awaitable[T | None]], within: flo
 class Demo:
     def __init__(self) -> None:
         self.http = httpx.AsyncClient(timeout=10)
+        self.admin = {"Authorization": f"Bearer {plain_secret('admin_token')}"}  # operator actions only
         self.settings = CommonSettings()
         self.started = time.time()
         self.did = f"KG-QD-{datetime.now(UTC):%Y%m%d}-{uuid.uuid4().hex[:6]}"
         self.tracer = trace.get_tracer("agency-demo")
         self.seen_mail: set[Path] = set()
 
-    async def send(self, event: Event) -> Envelope:
+    async def send(self, event: Event, system_id: str = "kg.ubnd.vpdt") -> Envelope:
+        """Publish a request as an agency system does: signed with that system's registered key."""
         carrier: dict[str, str] = {}
         inject(carrier)
         env = Envelope.wrap(event, source="agency-demo", traceparent=carrier.get("traceparent"))
+        value = env.to_bytes()
         headers = [(k, v.encode()) for k, v in carrier.items()]
-        await self.producer.send_and_wait(
-            env.topic, env.to_bytes(), key=env.subject.encode(), headers=headers
-        )
+        headers.append((SIGNATURE_HEADER, sign(demo_key(system_id), value).encode()))
+        await self.producer.send_and_wait(env.topic, value, key=env.subject.encode(), headers=headers)
         return env
+
+    async def untrusted_requests_refused(self) -> None:
+        """Nobody walks around the gate: an unsigned override and one from the UBND's own system (not the
+        Tỉnh ủy's) are refused with their reasons; the decision is unchanged."""
+        step(5.5, "Untrusted requests are refused: an unsigned override, and one from the wrong system")
+        before = len(await self.facts())
+        secretary = "p.kg.001"
+        override = OverrideRequested(
+            request_id=f"ovr-unsigned-{self.did}",
+            decision_id=self.did,
+            submitted_at=datetime.now(UTC),
+            by_person_id=secretary,
+            role="bi_thu",
+            reason="Thử vượt quy trình",
+        )
+        env = Envelope.wrap(override, source="rogue")  # no dv-signature header
+        await self.producer.send_and_wait(env.topic, env.to_bytes(), key=env.subject.encode())
+        await self.send(override.model_copy(update={"request_id": f"ovr-ubnd-{self.did}"}))
+
+        async def refusals() -> list[dict[str, Any]] | None:
+            found = await self.get(f"{TASKS}/api/decisions/{self.did}/rejections") or []
+            mine = [r for r in found if str(r["request_id"]).startswith("ovr-")]
+            return mine if len(mine) >= 2 else None
+
+        for r in sorted(await until("the two refusals", refusals, 60), key=lambda r: r["request_id"]):
+            say(f"    ✗ {r['request_id'].split('-' + self.did)[0]}: [{r['code']}] {r['message_vi']}")
+        if len(await self.facts()) != before:
+            raise DemoFailed("an untrusted request changed the decision")
 
     async def get(self, url: str) -> Any:
         r = await self.http.get(url)
@@ -150,8 +191,12 @@ class Demo:
     title = "Quyết định ban hành quy định bồi thường, hỗ trợ, tái định cư khi Nhà nước thu hồi đất dự án mở rộng cảng Rạch Giá"
 
     async def run(self) -> None:
+        # the demo is an agency system: its principal may only publish requests
         self.producer = AIOKafkaProducer(
-            bootstrap_servers=self.settings.kafka_bootstrap, acks="all", enable_idempotence=True
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            **aiokafka_kwargs(self.settings, "agency-demo"),
         )
         await self.producer.start()
         provider = configure_telemetry("agency-demo", self.settings)
@@ -170,7 +215,7 @@ class Demo:
             return bool(h and h["registry_version"] >= 1 and h["outbox_pending"] == 0)
 
         await until("the org service published its registry", org_published, 120)
-        size = await topic_size(self.settings.kafka_bootstrap, "org.events")
+        size = await topic_size(self.settings, "org.events", principal="admin")  # an observer
 
         async def registry_ready() -> bool:
             t = await self.get(f"{TASKS}/health")
@@ -293,11 +338,15 @@ class Demo:
                 f"expected only {LATE_UNIT} missing, got {refused['missing_consultee_unit_ids']}"
             )
 
+        await self.untrusted_requests_refused()
+
         step(
             6, "Time passes (the demo moves the tasks clock): reminder, then escalation of the late consultee"
         )
         for day in range(1, 40):  # noqa: B007 - the last value is reported below
-            r = await self.http.post(f"{TASKS}/admin/clock/advance", params={"days": 1})
+            r = await self.http.post(
+                f"{TASKS}/admin/clock/advance", params={"days": 1}, headers=self.admin
+            )
             if r.status_code != 200:
                 raise DemoFailed(f"clock advance refused: {r.text}")
             reminders = await self.facts("decision.reminder_due")
@@ -346,7 +395,8 @@ class Demo:
                 by_unit_id="kg.bdv",
                 by_person_id=board_head,
                 summary="Ban Dân vận Tỉnh ủy tổng hợp: 7/7 cơ quan, đoàn thể cho ý kiến; MTTQ đề nghị nâng mức hỗ trợ hộ nghèo (Điều 2).",
-            )
+            ),
+            system_id="kg.bdv.qlvb",  # the board's own system: nobody else may synthesise
         )
         await self.wait_fact("decision.synthesised")
         await self.send(

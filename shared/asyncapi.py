@@ -49,7 +49,22 @@ def document(
             "contentType": "application/json",
             "headers": {
                 "type": "object",
-                "properties": {"dv-event-type": {"const": cls.event_type}, "traceparent": {"type": "string"}},
+                "properties": {
+                    "dv-event-type": {"const": cls.event_type},
+                    "traceparent": {"type": "string"},
+                    "dv-signature": {
+                        "type": "string",
+                        "description": (
+                            "Compact JWS (alg Ed25519, kid = RFC 7638 thumbprint of a key registered in the org "
+                            'registry) whose payload is {"iss": system id, "sha256": base64url SHA-256 of the '
+                            'record value, "iat": unix seconds}. Required on every request topic: an unsigned, '
+                            "unknown-key, revoked-key, tampered or replayed (iat more than "
+                            "SIGNATURE_MAX_SKEW_SECONDS from the broker's append time) request is answered with "
+                            "a *.request_rejected event."
+                        ),
+                    },
+                },
+                **({"required": ["dv-signature"]} if cls.topic.endswith("-requests") else {}),
             },
             "payload": {
                 "allOf": [
@@ -102,10 +117,26 @@ def document(
         "asyncapi": "3.0.0",
         "info": {"title": f"dân vận platform — {service}", "version": version, "description": description},
         "defaultContentType": "application/json",
-        "servers": {"local": {"host": "127.0.0.1:9092", "protocol": "kafka"}},
+        "servers": {
+            "local": {
+                "host": "127.0.0.1:9092",
+                "protocol": "kafka",
+                "description": "SASL_PLAINTEXT with SCRAM-SHA-512; ACLs give each principal only its own topics",
+                "security": [{"$ref": "#/components/securitySchemes/scram"}],
+            }
+        },
         "channels": channels,
         "operations": operations,
-        "components": {"messages": messages, "schemas": schemas},
+        "components": {
+            "messages": messages,
+            "schemas": schemas,
+            "securitySchemes": {
+                "scram": {
+                    "type": "scramSha512",
+                    "description": "one SCRAM principal per service and per agency system (infra/README.md)",
+                }
+            },
+        },
     }
 
 

@@ -21,10 +21,13 @@ from faststream.middlewares import AckPolicy
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.contract.envelope import Envelope
+from shared.kafka_auth import faststream_security, principal_of
 from shared.reliability.catchup import CatchUp
-from shared.reliability.consumer import Delivery, Handler, ReliableConsumer
+from shared.reliability.consumer import Authenticator, Delivery, Handler, ReliableConsumer
 from shared.reliability.emit import Emitter
 from shared.reliability.outbox import OutboxRelay
+from shared.security.keys import load_signing_key
+from shared.security.signing import SIGNATURE_HEADER, SigningKey, sign
 from shared.settings import CommonSettings
 from shared.store import AggregateStore, Doc, mongo_client
 from shared.telemetry import configure_logging, configure_telemetry
@@ -38,8 +41,11 @@ class ServiceRuntime:
         self.settings = settings or CommonSettings()
         configure_logging(name, self.settings)
         self.tracer_provider = configure_telemetry(name, self.settings)
+        # who this process is on Kafka: the service's own principal unless KAFKA_USERNAME says otherwise
+        self.principal = principal_of(self.settings, name)
         self.broker = KafkaBroker(
             self.settings.kafka_bootstrap,
+            security=faststream_security(self.settings, self.principal),
             acks="all",
             enable_idempotence=True,
             client_id=name,
@@ -50,6 +56,7 @@ class ServiceRuntime:
         self.mongo = mongo_client(self.settings.mongo_url)
         self.db: AsyncDatabase[Doc] = self.mongo[self.settings.database_name(name)]
         self.emitter = Emitter(name)
+        self.signing_key: SigningKey | None = load_signing_key(name)
         self._stores: list[AggregateStore] = []
         self.relay = OutboxRelay([], self.publish_envelope, poll_seconds=self.settings.relay_poll_seconds)
         self.consumers: list[ReliableConsumer] = []
@@ -83,12 +90,12 @@ class ServiceRuntime:
 
     # -- publishing ---------------------------------------------------------------
     async def publish_envelope(self, env: Envelope) -> None:
-        await self.broker.publish(
-            env.to_bytes(),
-            topic=env.topic,
-            key=env.subject.encode(),
-            headers={"content-type": "application/json", "dv-event-type": env.type, "dv-event-id": env.id},
-        )
+        """Publish one envelope, signed with this service's key (``dv-signature``) when it has one."""
+        value = env.to_bytes()
+        headers = {"content-type": "application/json", "dv-event-type": env.type, "dv-event-id": env.id}
+        if self.signing_key is not None:
+            headers[SIGNATURE_HEADER] = sign(self.signing_key, value)
+        await self.broker.publish(value, topic=env.topic, key=env.subject.encode(), headers=headers)
 
     async def publish_raw(self, topic: str, key: bytes | None, value: bytes, headers: dict[str, str]) -> None:
         await self.broker.publish(value, topic=topic, key=key, headers=headers)
@@ -101,6 +108,7 @@ class ServiceRuntime:
         *,
         group: str | None = None,
         offset_reset: Literal["earliest", "latest"] = "earliest",
+        authenticate: Authenticator | None = None,
     ) -> ReliableConsumer:
         """Consume ``topic`` in this service's group; commit only after handling."""
         consumer = ReliableConsumer(
@@ -110,6 +118,7 @@ class ServiceRuntime:
             max_attempts=self.settings.max_attempts,
             retry_base_seconds=self.settings.retry_base_seconds,
             retry_max_seconds=self.settings.retry_max_seconds,
+            authenticate=authenticate,
         )
         self.consumers.append(consumer)
 
@@ -127,6 +136,7 @@ class ServiceRuntime:
                         k: (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v))
                         for k, v in (record.headers or [])
                     },
+                    timestamp_ms=getattr(record, "timestamp", None),
                 )
             )
 
@@ -147,7 +157,7 @@ class ServiceRuntime:
 
         @self.on_start
         async def _snapshot() -> None:
-            await gate.snapshot(self.settings.kafka_bootstrap)
+            await gate.snapshot(self.settings, self.principal)
 
         return gate
 

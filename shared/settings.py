@@ -6,14 +6,40 @@ started by ``infra/up.sh``, console/file telemetry, no external delivery.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_REPO = Path(__file__).resolve().parents[1]
 
 
 class CommonSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", env_file=None)
 
     kafka_bootstrap: str = Field(default="127.0.0.1:9092", alias="KAFKA_BOOTSTRAP")
+    kafka_security_protocol: Literal["SASL_PLAINTEXT", "SASL_SSL", "PLAINTEXT"] = Field(
+        default="SASL_PLAINTEXT",
+        alias="KAFKA_SECURITY_PROTOCOL",
+        description="SASL_PLAINTEXT (the local broker), SASL_SSL, or PLAINTEXT (an unsecured broker)",
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = Field(
+        default="SCRAM-SHA-512", alias="KAFKA_SASL_MECHANISM"
+    )
+    kafka_username: str | None = Field(
+        default=None, alias="KAFKA_USERNAME", description="Kafka principal; unset = the service's name"
+    )
+    kafka_password: SecretStr | None = Field(
+        default=None,
+        alias="KAFKA_PASSWORD",
+        description="password of KAFKA_USERNAME; unset = read <SECRETS_DIR>/kafka/<principal>.password",
+    )
+    secrets_dir: Path = Field(
+        default=_REPO / ".cache" / "secrets",
+        alias="SECRETS_DIR",
+        description="local secrets made by `python -m scripts.secrets ensure` (never committed)",
+    )
     mongo_url: str = Field(default="mongodb://127.0.0.1:27017/?directConnection=true", alias="MONGO_URL")
     db_prefix: str = Field(
         default="dv", alias="DB_PREFIX", description="database name prefix (tests use their own)"
@@ -30,6 +56,16 @@ class CommonSettings(BaseSettings):
     relay_poll_seconds: float = Field(default=0.5, gt=0, alias="OUTBOX_POLL_SECONDS")
     inbox_size: int = Field(default=1000, ge=10, alias="INBOX_SIZE")
     http_host: str = Field(default="127.0.0.1", alias="HTTP_HOST")
+    app_env: Literal["development", "production"] = Field(
+        default="development",
+        alias="APP_ENV",
+        description="production: refuse to start with a missing or development secret "
+        "(shared/production.py) and never read the local .cache/secrets fallback",
+    )
+
+    @property
+    def production(self) -> bool:
+        return self.app_env == "production"
 
     def database_name(self, service: str) -> str:
         """Each service owns its own database."""

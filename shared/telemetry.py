@@ -5,6 +5,10 @@ sends to the collector → Jaeger); otherwise finished spans are appended as
 JSON lines to ``TRACE_FILE`` (the demo reads it to show one trace id across
 services), or dropped. PyMongo and httpx are instrumented; Kafka headers carry
 the context through FastStream's telemetry middleware.
+
+Both paths are redacted (:mod:`shared.redaction`): every exporter only sees spans whose name and
+attributes carry no link token, e-mail address or phone number, and every log handler (ours,
+uvicorn's, FastStream's) scrubs records the same way.
 """
 
 from __future__ import annotations
@@ -22,9 +26,19 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
+from shared.redaction import RedactingFilter, RedactingSpanExporter, install_log_redaction
 from shared.settings import CommonSettings
 
 _configured = False
+
+REDACTED_LOGGERS: tuple[str, ...] = (
+    "uvicorn",
+    "uvicorn.access",
+    "uvicorn.error",
+    "faststream",
+    "faststream.access",
+    "faststream.access.kafka",
+)
 
 
 class JsonLinesSpanExporter(SpanExporter):
@@ -82,7 +96,9 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         data.update({k: v for k, v in record.__dict__.items() if k not in self._skip})
-        if record.exc_info:
+        if record.exc_text:  # set (and redacted) by the handler's RedactingFilter
+            data["exc"] = record.exc_text
+        elif record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
         return json.dumps(data, ensure_ascii=False, default=str)
 
@@ -90,6 +106,7 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(service: str, settings: CommonSettings) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(TraceContextFilter())
+    handler.addFilter(RedactingFilter())
     if settings.log_json:
         handler.setFormatter(JsonFormatter())
     else:
@@ -103,6 +120,9 @@ def configure_logging(service: str, settings: CommonSettings) -> None:
     root.setLevel(settings.log_level.upper())
     for noisy in ("aiokafka", "pymongo", "httpx", "faststream"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # uvicorn's access log carries the request path (/a/<token>); FastStream's logger has its own
+    # handler and does not propagate to root: every handler gets the redacting filter
+    install_log_redaction((*REDACTED_LOGGERS, f"faststream.{service}"))
 
 
 def configure_telemetry(service: str, settings: CommonSettings) -> TracerProvider:
@@ -116,11 +136,15 @@ def configure_telemetry(service: str, settings: CommonSettings) -> TracerProvide
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(
-            BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{settings.otlp_endpoint}/v1/traces"))
+            BatchSpanProcessor(
+                RedactingSpanExporter(OTLPSpanExporter(endpoint=f"{settings.otlp_endpoint}/v1/traces"))
+            )
         )
     if settings.trace_file:
         provider.add_span_processor(
-            BatchSpanProcessor(JsonLinesSpanExporter(settings.trace_file), schedule_delay_millis=200)
+            BatchSpanProcessor(
+                RedactingSpanExporter(JsonLinesSpanExporter(settings.trace_file)), schedule_delay_millis=200
+            )
         )
     trace.set_tracer_provider(provider)
     try:

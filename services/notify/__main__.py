@@ -8,9 +8,11 @@ import os
 import uvicorn
 
 from services.notify.app import build
+from shared.production import refuse_unsafe_start
 
 
 def main() -> None:
+    refuse_unsafe_start("notify")  # production: no missing or development secret; before anything connects
     parser = argparse.ArgumentParser(prog="python -m services.notify", description=__doc__)
     parser.add_argument("--port", type=int, default=int(os.environ.get("HTTP_PORT", "8004")))
     args = parser.parse_args()

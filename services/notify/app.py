@@ -13,7 +13,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.responses import JSONResponse
 from pymongo import ASCENDING
 
@@ -40,6 +40,7 @@ from shared.http import install_error_handlers
 from shared.reliability.consumer import Handler
 from shared.reliability.unit_of_work import Change, apply
 from shared.runtime import ServiceRuntime
+from shared.security.admin import require_admin
 from shared.store import AggregateStore, Stored
 
 log = logging.getLogger("notify.app")
@@ -203,6 +204,7 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
                 submit_opinion=svc.submit_opinion,
                 secret_keys=settings.signing_keys(),
                 now=now,
+                link_on_record=svc.link_on_record,
             )
         )
     )
@@ -217,6 +219,7 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
                 secret_keys=settings.signing_keys(),
                 now=now,
                 rate_limiter=runtime.comment_limiter,
+                link_on_record=svc.link_on_record,
             )
         )
     )
@@ -231,7 +234,17 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
             "delivery_failed_attempts": runtime.worker.failed_attempts,
         }
 
-    @app.get("/deliveries")
+    @app.post("/api/links/{token_id}/revoke", dependencies=[Depends(require_admin)])
+    async def revoke_link(token_id: str, reason: str = "") -> dict[str, Any]:
+        """Operator action: revoke an issued link; its page answers 410 from then on."""
+        revoked = await svc.revoke_link(token_id, reason[:500])
+        if revoked is None:
+            raise HTTPException(
+                404, detail={"code": "unknown_link", "message": "Không tìm thấy liên kết với mã đã cho."}
+            )
+        return _jsonable(revoked)  # type: ignore[no-any-return]
+
+    @app.get("/deliveries", dependencies=[Depends(require_admin)])
     async def deliveries(
         status: str | None = Query(default=None, description=f"one of {', '.join(STATUSES)}"),
         decision_id: str | None = None,
@@ -256,7 +269,7 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
             headers={"Cache-Control": "no-store"},
         )
 
-    @app.post("/deliveries/{delivery_id}/requeue")
+    @app.post("/deliveries/{delivery_id}/requeue", dependencies=[Depends(require_admin)])
     async def requeue_delivery(delivery_id: str) -> dict[str, Any]:
         """Operator action: give a dead-lettered delivery a fresh retry budget (history kept)."""
         problems: list[str] = []

@@ -36,7 +36,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from services.notify.domain.links import Action, AlreadyUsed, SigningKey, VerifiedLink, issue_link
+from services.notify.domain.links import (
+    Action,
+    AlreadyUsed,
+    NotOnRecord,
+    Revoked,
+    SigningKey,
+    VerifiedLink,
+    issue_link,
+)
 from services.notify.domain.opinion import OpinionForm
 from services.notify.domain.opinion import Stance as FormStance
 from services.notify.domain.public_comment import (
@@ -63,6 +71,7 @@ from services.notify.domain.templates import (
     Renderer,
     digest_entry,
 )
+from services.notify.domain.vi_time import VN_TZ
 from services.notify.pages.deps import Article as PageArticle
 from services.notify.pages.deps import (
     CommentReceipt,
@@ -333,12 +342,19 @@ class NotifyService:
         if e.link_token_id:
             link = await self.links.collection.find_one({"token_id": e.link_token_id}, {"state.url": 1})
             receipt_url = link["state"]["url"] if link else None
+        previous = ((draft or {}).get("opinions") or {}).get(e.supersedes_opinion_id or "", {})
+        channel_vi = _channel_vi(e)
+        await self._mutate_draft(
+            env, e.decision_id, e.seq, _record_opinion(e, previous, channel_vi, target.name)
+        )
         n = OpinionReceived(
             recipient=_recipient(target),
             decision=self._ref(draft, e.decision_id),
             stance=FormStance(e.stance.value),
             submitted_at=e.occurred_at,
             receipt_url=receipt_url,
+            amends_opinion_at=_dt(previous.get("at")) if e.supersedes_opinion_id else None,
+            channel_vi=channel_vi,
         )
         await self._enqueue(env, n, target, e.decision_id)
 
@@ -759,9 +775,59 @@ class NotifyService:
             articles=tuple(articles),
         )
 
+    async def link_on_record(self, link: VerifiedLink) -> None:
+        """A verified signature is not enough: notify must have issued exactly this link, to this
+        person and unit, for this decision, and not revoked it."""
+        claims = link.claims
+        doc = await self.links.collection.find_one({"token_id": claims.token_id}, {"state": 1, "_id": 1})
+        state = (doc or {}).get("state") or {}
+        if (
+            doc is None
+            or state.get("decision_id") != claims.decision_id
+            or state.get("unit_id") != claims.recipient_unit_id
+            or state.get("person_id") != claims.person_id
+        ):
+            log.warning(
+                "link refused: not on record",
+                extra={"who": claims.recipient_unit_id, "what": claims.decision_id, "why": "not_on_record"},
+            )
+            raise NotOnRecord("no link with this token id was issued to this recipient")
+        if state.get("revoked_at"):
+            log.warning(
+                "link refused: revoked",
+                extra={"who": claims.recipient_unit_id, "what": claims.decision_id, "why": "revoked"},
+            )
+            raise Revoked("link revoked")
+
+    async def revoke_link(self, token_id: str, reason: str) -> dict[str, Any] | None:
+        """Revoke an issued link (its page then answers 410); idempotent. ``None`` if unknown."""
+        doc = await self.links.collection.find_one({"token_id": token_id}, {"_id": 1})
+        if doc is None:
+            return None
+        now = self.now()
+
+        def decide(current: Stored | None) -> Change | None:
+            if current is None or current.state.get("revoked_at"):
+                return None
+            return Change(state={**current.state, "revoked_at": now, "revoked_reason": reason})
+
+        await apply(self.links, str(doc["_id"]), None, decide)
+        stored = await self.links.load(str(doc["_id"]))
+        assert stored is not None
+        return {
+            "token_id": token_id,
+            "decision_id": stored.state.get("decision_id"),
+            "unit_id": stored.state.get("unit_id"),
+            "revoked_at": stored.state.get("revoked_at"),
+        }
+
     async def find_submission(self, token_id: str) -> Submission | None:
         stored = await self.submissions.load(token_id)
-        return _submission(stored.state) if stored else None
+        if stored is None:
+            return None
+        draft = await self.draft_state(str(stored.state["decision_id"])) or {}
+        note = (draft.get("superseded_links") or {}).get(token_id.replace(".", "_"))
+        return _submission(stored.state, note)
 
     async def submit_opinion(self, link: VerifiedLink, form: OpinionForm) -> Submission:
         """Record the opinion once per token and, in the same document write, the request to the
@@ -987,7 +1053,46 @@ def _index(state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _submission(state: dict[str, Any]) -> Submission:
+def _channel_vi(e: OpinionRecorded) -> str:
+    channel = e.actor.channel.value if e.actor else ("link" if e.link_token_id else "")
+    return {
+        "link": "qua liên kết trong thông báo",
+        "agency_system": f"qua hệ thống của đơn vị ({e.actor.system_id})"
+        if e.actor
+        else "qua hệ thống của đơn vị",
+    }.get(channel, "")
+
+
+def _record_opinion(
+    e: OpinionRecorded, previous: dict[str, Any], channel_vi: str, given_by_name: str
+) -> Callable[[dict[str, Any]], None]:
+    """Keep each opinion's time and link in the draft read model, and mark the link of an opinion that
+    this one amends, so that link's receipt page says who replaced it, when and how."""
+
+    def mutate(state: dict[str, Any]) -> None:
+        opinions = dict(state.get("opinions") or {})
+        opinions[e.opinion_id] = {
+            "at": e.occurred_at,
+            "link_token_id": e.link_token_id,
+            "unit_id": e.consultee_unit_id,
+        }
+        state["opinions"] = opinions
+        old_link = previous.get("link_token_id")
+        if e.supersedes_opinion_id and old_link:
+            notes = dict(state.get("superseded_links") or {})
+            when = e.occurred_at.astimezone(VN_TZ).strftime("%H:%M ngày %d/%m/%Y")
+            notes[str(old_link).replace(".", "_")] = (
+                f"Đơn vị đã gửi ý kiến sửa đổi lúc {when}"
+                + (f", do đồng chí {given_by_name} gửi" if given_by_name else "")
+                + (f" {channel_vi}" if channel_vi else "")
+                + ". Ý kiến sửa đổi là ý kiến được dùng để tổng hợp; nội dung dưới đây được lưu trong lịch sử."
+            )
+            state["superseded_links"] = notes
+
+    return mutate
+
+
+def _submission(state: dict[str, Any], superseded_note: str | None = None) -> Submission:
     submitted_at = _dt(state["submitted_at"])
     assert submitted_at is not None
     return Submission(
@@ -1000,4 +1105,5 @@ def _submission(state: dict[str, Any]) -> Submission:
         general_comment=str(state.get("general_comment") or ""),
         article_comments=tuple((str(a), str(t)) for a, t in state.get("article_comments", [])),
         submitted_at=submitted_at,
+        superseded_note=superseded_note,
     )

@@ -3,7 +3,8 @@
 Defaults suit a developer machine: the SMTP sink of ``python -m services.notify.mailsink``
 on 127.0.0.1:1025, the pages on http://127.0.0.1:8004, no SMS gateway, and a development
 link-signing secret that is *logged as a warning* — in production ``LINK_SECRET`` must be set,
-because whoever knows it can forge opinion links.
+because whoever knows it can forge opinion links; with ``APP_ENV=production`` the service refuses
+to start with it (:mod:`shared.production`).
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.production import DEV_LINK_SECRET as DEV_LINK_SECRET
+from shared.production import UnsafeProductionConfig
 from shared.settings import CommonSettings
 
 log = logging.getLogger("notify.settings")
-
-DEV_LINK_SECRET = "dev-only-link-secret-change-me-0123456789abcdef"
 
 
 class NotifySettings(CommonSettings):
@@ -90,7 +91,11 @@ class NotifySettings(CommonSettings):
         return keys
 
     def warn_if_insecure(self) -> None:
+        """Development: log the development link secret as unsafe. Production: refuse it (again —
+        ``python -m services.notify`` already refused at start; this covers any other start)."""
         if self.link_secret == DEV_LINK_SECRET:
+            if self.production:
+                raise UnsafeProductionConfig("notify", ["LINK_SECRET is the development default"])
             log.warning(
                 "LINK_SECRET is the development default: anyone can forge opinion links. "
                 "Set LINK_SECRET (≥ 32 characters) outside development."

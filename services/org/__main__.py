@@ -8,9 +8,11 @@ import os
 import uvicorn
 
 from services.org.app import OrgSettings, build
+from shared.production import refuse_unsafe_start
 
 
 def main() -> None:
+    refuse_unsafe_start("org")  # production: no missing or development secret; before anything connects
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=int(os.environ.get("HTTP_PORT", "8001")))
     args = parser.parse_args()

@@ -11,9 +11,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Body, FastAPI, HTTPException, Query, Request
+from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -27,6 +28,8 @@ from shared.contract.envelope import MalformedEvent, event_class
 from shared.contract.events.org import OrgEvent
 from shared.http import install_error_handlers
 from shared.runtime import ServiceRuntime
+from shared.security.admin import require_admin
+from shared.security.local_secrets import production, secrets_dir
 from shared.settings import CommonSettings
 
 VN = timezone(timedelta(hours=7))
@@ -38,6 +41,25 @@ class OrgSettings(CommonSettings):
         alias="ORG_SEEDS",
         description="bundled seeds loaded once at start-up (empty: none)",
     )
+    systems_file: str | None = Field(
+        default=None,
+        alias="ORG_SYSTEMS_FILE",
+        description="danvan-systems/1 YAML of agency systems and public keys registered at start-up "
+        "(development default: the generated .cache/secrets/systems.yaml)",
+    )
+    systems_yaml: str | None = Field(
+        default=None, alias="ORG_SYSTEMS_YAML", description="the same content inline (compose)"
+    )
+
+    def systems_source(self) -> tuple[str, str] | None:
+        if self.systems_yaml:
+            return self.systems_yaml, "ORG_SYSTEMS_YAML"
+        path = Path(self.systems_file) if self.systems_file else None
+        if path is None and not production():
+            path = secrets_dir() / "systems.yaml"
+        if path is not None and path.exists():
+            return path.read_text(encoding="utf-8"), str(path)
+        return None
 
 
 class ProposedEvent(BaseModel):
@@ -87,6 +109,9 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
         await service.load()
         for name in [s.strip() for s in settings.seeds.split(",") if s.strip()]:
             await service.load_seed(name)
+        source = settings.systems_source()
+        if source is not None:
+            await service.load_systems(*source)
 
     app = FastAPI(
         title="Org registry — sổ đăng ký tổ chức",
@@ -160,6 +185,29 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
         rulebook = THANH_OAI_05 if rules == "thanh_oai_05" else KIEN_GIANG_357
         return _obj(service.registry.people.dan_van_in_charge(unit_id, on or _today(), rulebook))
 
+    @app.get("/api/systems/{system_id}")
+    async def system(system_id: str, on: date | None = None) -> dict[str, Any]:
+        """An agency system: the units it acts for on ``on`` and its keys (public halves only)."""
+        found = service.registry.systems.get(system_id)
+        if found is None:
+            raise HTTPException(
+                404, detail={"code": "unknown_system", "message": f"Chưa đăng ký hệ thống «{system_id}»."}
+            )
+        return {
+            "system_id": found.system_id,
+            "name_vi": found.name_vi,
+            "kind": found.kind,
+            "unit_ids": list(found.unit_ids_on(on or _today())),
+            "keys": [
+                {
+                    "kid": k.kid,
+                    "valid_from": k.valid_from.isoformat(),
+                    "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+                }
+                for k in found.keys.values()
+            ],
+        }
+
     @app.get("/api/people/{person_id}")
     async def person(person_id: str, on: date | None = None) -> dict[str, Any]:
         people = service.registry.people
@@ -188,7 +236,7 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
         return _obj(answer)
 
     # -------------------------------------------------------------- administration
-    @app.post("/api/changes", status_code=201)
+    @app.post("/api/changes", status_code=201, dependencies=[Depends(require_admin)])
     async def submit_change(change: ChangeRequest) -> dict[str, Any]:
         """Append org events (unit registered/changed/merged, person assigned, delegation…)."""
         events: list[OrgEvent] = []
@@ -217,7 +265,7 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
         appended = await service.change(change.request_id, events)
         return {"request_id": change.request_id, "appended": appended, "registry_version": service.version}
 
-    @app.post("/api/import/yaml", status_code=201)
+    @app.post("/api/import/yaml", status_code=201, dependencies=[Depends(require_admin)])
     async def import_yaml(
         body: Annotated[str, Body(media_type="application/yaml")], request_id: str | None = None
     ) -> dict[str, Any]:
@@ -225,14 +273,14 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
         rid = request_id or str(uuid.uuid4())
         return {"request_id": rid, "appended": await service.import_yaml(rid, body, "import.yaml")}
 
-    @app.post("/api/import/units.csv", status_code=201)
+    @app.post("/api/import/units.csv", status_code=201, dependencies=[Depends(require_admin)])
     async def import_csv(
         body: Annotated[str, Body(media_type="text/csv")], request_id: str | None = None
     ) -> dict[str, Any]:
         rid = request_id or str(uuid.uuid4())
         return {"request_id": rid, "appended": await service.import_units_csv(rid, body, "units.csv")}
 
-    @app.post("/api/policies", status_code=201)
+    @app.post("/api/policies", status_code=201, dependencies=[Depends(require_admin)])
     async def publish_policy(
         body: Annotated[str, Body(media_type="application/yaml")], request_id: str | None = None
     ) -> dict[str, Any]:

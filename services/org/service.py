@@ -18,6 +18,7 @@ from services.org.domain.errors import OrgDomainError
 from services.org.domain.projection import Projection, policy_events, seed_events
 from services.org.domain.registry import OrgRegistry
 from services.org.domain.seed_format import parse_policy, parse_seed, parse_units_csv
+from services.org.domain.systems_file import system_events
 from shared.contract.envelope import Envelope, event_class
 from shared.contract.events.org import OrgEvent
 from shared.reliability.emit import Emitter
@@ -124,6 +125,14 @@ class OrgService:
 
     async def publish_policy_yaml(self, request_id: str, text: str, source: str) -> int:
         return await self.change(request_id, policy_events(parse_policy(text, source), REGISTRY_ID))
+
+    async def load_systems(self, text: str, source: str) -> int:
+        """Register the systems and keys of a bootstrap file (idempotent)."""
+        events = system_events(text, self.registry, source, REGISTRY_ID)
+        if not events:
+            return 0
+        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+        return await self.change(f"systems:{digest}", events)
 
     def envelope_for(self, event: OrgEvent) -> Envelope:
         return self.emitter.wrap(event)

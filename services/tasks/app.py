@@ -15,7 +15,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from fastapi import FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException
 from pydantic import Field
 
 from services.org.replica import OrgReplica
@@ -30,6 +30,8 @@ from shared.contract.events.decisions import DECISION_REQUEST_TYPES, DecisionReq
 from shared.contract.events.org import ORG_EVENT_TYPES
 from shared.http import install_error_handlers
 from shared.runtime import ServiceRuntime
+from shared.security.admin import require_admin
+from shared.security.principal import RecordAuthenticator
 from shared.settings import CommonSettings
 
 log = logging.getLogger("tasks.app")
@@ -39,6 +41,12 @@ class TasksSettings(CommonSettings):
     tick_seconds: float = Field(default=30.0, gt=0, alias="TICK_SECONDS", description="timer scan period")
     demo_mode: bool = Field(default=False, alias="DEMO_MODE", description="allow moving the clock forward")
     group_suffix: str = Field(default="", alias="GROUP_SUFFIX", description="consumer group suffix (tests)")
+    signature_max_skew_seconds: int = Field(
+        default=300,
+        ge=5,
+        alias="SIGNATURE_MAX_SKEW_SECONDS",
+        description="a request signed longer than this before the broker appended it is a replay",
+    )
 
 
 def _not_found(decision_id: str) -> HTTPException:
@@ -54,9 +62,10 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
     clock = Clock(adjustable=settings.demo_mode)
     replica = OrgReplica(runtime.db["org_events"])
     decisions_store = runtime.store("decisions")
+    rejections_store = runtime.store("rejections")
     service = DecisionService(
         decisions=decisions_store,
-        rejections=runtime.store("rejections"),
+        rejections=rejections_store,
         emitter=runtime.emitter,
         org=ReplicaOrgPort(replica),
         clock=clock,
@@ -73,10 +82,18 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
         topics.ORG_EVENTS, {t.event_type: replica.on_event for t in ORG_EVENT_TYPES}, group=group
     )
     org_ready = runtime.catch_up(topics.ORG_EVENTS, org_consumer, group=group)
-    runtime.subscribe(
-        topics.DECISION_REQUESTS, {t.event_type: on_request for t in DECISION_REQUEST_TYPES}, group=group
+    authenticate = RecordAuthenticator(
+        lambda: replica.registry.systems, max_skew_seconds=settings.signature_max_skew_seconds
     )
-    workflows = register_workflows(runtime, clock, replica, group=group, org_ready=org_ready)
+    runtime.subscribe(
+        topics.DECISION_REQUESTS,
+        {t.event_type: on_request for t in DECISION_REQUEST_TYPES},
+        group=group,
+        authenticate=authenticate,
+    )
+    workflows = register_workflows(
+        runtime, clock, replica, group=group, org_ready=org_ready, authenticate=authenticate
+    )
 
     timer: dict[str, asyncio.Task[None]] = {}
 
@@ -160,6 +177,12 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
             raise _not_found(decision_id)
         return [{"type": f.event_type, **f.model_dump(mode="json")} for f in facts_from_state(stored.state)]
 
+    @app.get("/api/decisions/{decision_id}/rejections")
+    async def rejections(decision_id: str) -> list[dict[str, Any]]:
+        """Requests about this decision that were refused (who sent them, the code, the Vietnamese reason)."""
+        cursor = rejections_store.collection.find({"state.decision_id": decision_id}, {"state": 1})
+        return [dict(doc["state"]) async for doc in cursor]
+
     @app.get("/api/decisions/{decision_id}/verify")
     async def verify(decision_id: str) -> dict[str, Any]:
         """Recompute the decision's hash chain; says where it breaks if anything was altered."""
@@ -176,7 +199,7 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
             "message": r.message_vi or "Chuỗi lịch sử toàn vẹn.",
         }
 
-    @app.post("/admin/clock/advance")
+    @app.post("/admin/clock/advance", dependencies=[Depends(require_admin)])
     async def advance_clock(days: float = 0, hours: float = 0) -> dict[str, Any]:
         """Demo only: move the service clock forward, then run the timers at once."""
         try:

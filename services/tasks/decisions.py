@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from services.tasks.authorization import AuthorityPort, authorise, require_principal
 from services.tasks.clock import Clock
 from services.tasks.domain.decision import Decision, DecisionStatus
 from services.tasks.domain.errors import DomainError
@@ -23,6 +24,8 @@ from services.tasks.domain.hashchain import ChainEntry, VerificationResult, veri
 from shared.contract.envelope import Envelope, event_class
 from shared.contract.events.decisions import (
     ActingAs,
+    Actor,
+    ActorChannel,
     ConsultationCloseRequested,
     ConsultationRequirement,
     DecisionFact,
@@ -44,16 +47,20 @@ from shared.contract.events.decisions import (
 from shared.reliability.emit import Emitter
 from shared.reliability.errors import PermanentError
 from shared.reliability.unit_of_work import Change, apply, emit_once
+from shared.security.principal import Principal
+from shared.security.principal import current as current_principal
 from shared.store import AggregateStore, Stored
 
 log = logging.getLogger("tasks.decisions")
+
+TIMER_ACTOR = Actor(channel=ActorChannel.TIMER, system_id="tasks")
 
 OPEN_STATUSES = tuple(
     s.value for s in DecisionStatus if s not in (DecisionStatus.ISSUED, DecisionStatus.WITHDRAWN)
 )
 
 
-class OrgPort(Protocol):
+class OrgPort(AuthorityPort, Protocol):
     """What the workflow needs to know about the organisation (from the org registry's events)."""
 
     def requirement_for(
@@ -65,10 +72,6 @@ class OrgPort(Protocol):
 
     def acting_as(self, person_id: str, unit_id: str, at: datetime) -> ActingAs | None:
         """Whether the person may give the unit's opinion on that date (holder or substitute)."""
-        ...
-
-    def holds_role(self, person_id: str, role: str, at: datetime) -> bool:
-        """Whether the person holds the named override role on that date."""
         ...
 
 
@@ -142,11 +145,16 @@ class DecisionService:
     # -- requests -----------------------------------------------------------------
     async def handle(self, env: Envelope, request: DecisionRequest) -> None:
         rejection: list[DomainError] = []
+        sender = current_principal()
 
-        def decide(current: Stored | None) -> Change | None:
-            decision = load_verified(current)
+        def decide(stored: Stored | None) -> Change | None:
+            decision = load_verified(stored)
             try:
-                new = self._dispatch(decision, request, exists=current is not None)
+                principal = require_principal(sender)  # an unsigned or forged request goes no further
+                if stored is None and not isinstance(request, DraftSubmitted):
+                    raise _unknown(request.decision_id)
+                decision.acting = authorise(principal, request, decision, self.org, self.clock.now())
+                new = self._dispatch(decision, request, exists=stored is not None)
             except DomainError as exc:
                 rejection.append(exc)
                 return None
@@ -160,13 +168,16 @@ class DecisionService:
 
         outcome = await apply(self.decisions, request.decision_id, env.id, decide, on_saved=self.on_saved)
         if rejection:
-            await self._reject(env, request, rejection[-1])
+            system = sender.system_id if isinstance(sender, Principal) else None
+            await self._reject(env, request, rejection[-1], system)
         elif outcome.applied:
             log.info(
                 "request applied", extra={"type": request.event_type, "decision_id": request.decision_id}
             )
 
-    async def _reject(self, env: Envelope, request: DecisionRequest, error: DomainError) -> None:
+    async def _reject(
+        self, env: Envelope, request: DecisionRequest, error: DomainError, system_id: str | None = None
+    ) -> None:
         log.warning(
             "request rejected",
             extra={
@@ -174,6 +185,7 @@ class DecisionService:
                 "decision_id": request.decision_id,
                 "code": error.code,
                 "reason": error.message_vi,
+                "who": system_id or "unauthenticated",
             },
         )
         event = RequestRejected(
@@ -183,6 +195,7 @@ class DecisionService:
             code=error.code,
             message_vi=error.message_vi,
             occurred_at=self.clock.now(),
+            sender_system_id=system_id,
         )
         await emit_once(self.rejections, request.request_id, env, event, self.emitter, on_saved=self.on_saved)
 
@@ -190,7 +203,7 @@ class DecisionService:
         at = self.clock.now()
         cid = r.request_id
         if not exists and not isinstance(r, DraftSubmitted):
-            raise DomainError("unknown_decision", f"Không tìm thấy dự thảo văn bản mã «{r.decision_id}».")
+            raise _unknown(r.decision_id)
         match r:
             case DraftSubmitted():
                 facts = d.draft(
@@ -271,12 +284,7 @@ class DecisionService:
                 return d.request_issuance(
                     cid, requested_by=r.requested_by, at=at, implementing_unit_ids=r.implementing_unit_ids
                 )
-            case OverrideRequested():
-                if not self.org.holds_role(r.by_person_id, r.role, at):
-                    raise DomainError(
-                        "role_not_held",
-                        "Người đề nghị không giữ chức vụ được phép cho phép ngoại lệ vào thời điểm này.",
-                    )
+            case OverrideRequested():  # who may override: services.tasks.authorization
                 return d.override(
                     cid,
                     by_person_id=r.by_person_id,
@@ -330,6 +338,7 @@ class DecisionService:
                         "decision history does not verify; timers skipped", extra={"decision_id": current.id}
                     )
                     return None
+                decision.acting = TIMER_ACTOR
                 new = decision.tick(now)
                 index = _index_fields(decision, now)
                 return Change(  # also when nothing fired: the stored next timer must move on
@@ -342,6 +351,10 @@ class DecisionService:
             outcome = await apply(self.decisions, decision_id, None, decide, on_saved=self.on_saved)
             fired += int(outcome.result or 0)
         return fired
+
+
+def _unknown(decision_id: str) -> DomainError:
+    return DomainError("unknown_decision", f"Không tìm thấy dự thảo văn bản mã «{decision_id}».")
 
 
 def _index_fields(decision: Decision, now: datetime) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from services.org.domain.policy import DocumentFlags, DocumentType
 from services.org.domain.units import UnitKind
 from services.org.replica import OrgReplica
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
+from services.tasks.domain.decision import Decision
 from services.tasks.domain.errors import DomainError
 from shared.contract.events.decisions import (
     ActingAs,
@@ -112,10 +113,45 @@ class ReplicaOrgPort:
             return None
         return None
 
-    def holds_role(self, person_id: str, role: str, at: datetime) -> bool:
-        reg = self.replica.registry
-        on = self.calendar.local_date(at)
+    # -- authority (services.tasks.authorization.AuthorityPort) ---------------------------
+    def acts_for(self, system_id: str, unit_id: str, at: datetime) -> bool:
+        return self.replica.registry.systems.acts_for(system_id, unit_id, self.calendar.local_date(at))
+
+    def member_of(self, person_id: str, unit_id: str, at: datetime) -> bool:
         try:
-            return any(a.role == role for a in reg.people.positions_of(person_id, on))
+            positions = self.replica.registry.people.positions_of(person_id, self.calendar.local_date(at))
         except OrgDomainError:
             return False
+        return any(a.unit_id == unit_id for a in positions)
+
+    def holds_role_in(self, person_id: str, role: str, unit_id: str, at: datetime) -> bool:
+        try:
+            positions = self.replica.registry.people.positions_of(person_id, self.calendar.local_date(at))
+        except OrgDomainError:
+            return False
+        return any(a.unit_id == unit_id and a.role == role for a in positions)
+
+    def override_authorities(self, decision: Decision, at: datetime) -> tuple[tuple[str, str], ...]:
+        """The policy's (unit, role) pairs for the decision's issuer on ``at``: the roles of the party
+        committee at the issuer's own level, never of a unit at another level."""
+        if decision.issuer_unit_id is None or decision.doc_type is None:
+            return ()
+        doc_flags = DocumentFlags(
+            touches_peoples_rights=DecisionFlag.AFFECTS_PEOPLE_RIGHTS in decision.flags,
+            touches_many_citizens=DecisionFlag.AFFECTS_MANY_CITIZENS in decision.flags,
+            on_dan_van_work=DecisionFlag.ON_DAN_VAN_WORK in decision.flags,
+        )
+        try:
+            answer = self.replica.registry.required_consultation(
+                decision.issuer_unit_id,
+                DOC_TYPES[decision.doc_type],
+                doc_flags,
+                self.calendar.local_date(at),
+            )
+        except Exception:  # the registry no longer answers for this issuer: nobody may override
+            return ()
+        return tuple((o.unit_id, o.role) for o in answer.override_roles)
+
+    def unit_name(self, unit_id: str, at: datetime) -> str:
+        unit = self.replica.registry.hierarchy.find_unit(unit_id, self.calendar.local_date(at))
+        return f"{unit.name} ({unit_id})" if unit is not None else f"đơn vị «{unit_id}»"

@@ -15,6 +15,9 @@ import logging
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from shared.kafka_auth import aiokafka_kwargs
+from shared.settings import CommonSettings
+
 log = logging.getLogger("shared.catchup")
 
 
@@ -28,9 +31,14 @@ async def end_offsets(consumer: AIOKafkaConsumer, topic: str) -> dict[TopicParti
     return dict(await consumer.end_offsets(tps)) if tps else {}
 
 
-async def topic_size(bootstrap: str, topic: str) -> int:
-    """Messages in ``topic`` now (sum of end offsets): a barrier for copies built from it."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+async def topic_size(settings: CommonSettings, topic: str, *, principal: str) -> int:
+    """Messages in ``topic`` now (sum of end offsets): a barrier for copies built from it.
+
+    ``principal`` needs DESCRIBE on ``topic`` (the tests and the demo ask as ``admin``).
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, **aiokafka_kwargs(settings, principal)
+    )
     await consumer.start()
     try:
         return sum((await end_offsets(consumer, topic)).values())
@@ -50,10 +58,16 @@ class CatchUp:
     def is_open(self) -> bool:
         return self._open.is_set()
 
-    async def snapshot(self, bootstrap: str) -> None:
-        """Record the end offsets now, and what the group already committed."""
+    async def snapshot(self, settings: CommonSettings, principal: str) -> None:
+        """Record the end offsets now, and what the group already committed.
+
+        ``principal`` (the service's) needs DESCRIBE on the topic and on the group.
+        """
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=self.group, enable_auto_commit=False
+            bootstrap_servers=settings.kafka_bootstrap,
+            group_id=self.group,
+            enable_auto_commit=False,
+            **aiokafka_kwargs(settings, principal),
         )
         await consumer.start()
         try:

@@ -24,11 +24,13 @@ from opentelemetry import trace
 from shared.contract.envelope import Envelope, Event, MalformedEvent
 from shared.contract.topics import dead_letter
 from shared.reliability.errors import PermanentError
+from shared.security.principal import Authentication, reset_current, set_current
 
 log = logging.getLogger("shared.consumer")
 tracer = trace.get_tracer("shared.consumer")
 
 Handler = Callable[[Envelope, Event], Awaitable[None]]
+Authenticator = Callable[[Mapping[str, str], bytes, int | None], Authentication]
 PublishRaw = Callable[[str, bytes | None, bytes, dict[str, str]], Awaitable[None]]
 
 
@@ -48,6 +50,8 @@ class Delivery:
     key: bytes | None
     value: bytes
     headers: Mapping[str, str]
+    timestamp_ms: int | None = None
+    """When the broker appended the record (request topics use ``LogAppendTime``)."""
 
 
 class ReliableConsumer:
@@ -60,6 +64,7 @@ class ReliableConsumer:
         max_attempts: int = 5,
         retry_base_seconds: float = 0.2,
         retry_max_seconds: float = 5.0,
+        authenticate: Authenticator | None = None,
     ) -> None:
         self.service = service
         self.handlers = dict(handlers)
@@ -67,6 +72,7 @@ class ReliableConsumer:
         self.max_attempts = max_attempts
         self.retry_base_seconds = retry_base_seconds
         self.retry_max_seconds = retry_max_seconds
+        self.authenticate = authenticate
         self.stats: dict[Result, int] = dict.fromkeys(Result, 0)
         self.observers: list[Callable[[int, int], None]] = []
 
@@ -93,7 +99,34 @@ class ReliableConsumer:
                 reason_vi=f"Thông điệp sai định dạng, không xử lý được: {exc}",
             )
             return Result.DEAD_LETTERED
+        if self.authenticate is not None and (delivery.key or b"") != envelope.subject.encode():
+            # requests keep their order only within a partition: a request keyed by anything but its
+            # subject could overtake (or be overtaken by) the others of the same aggregate
+            await self._dead_letter(
+                delivery,
+                f"key_mismatch: Kafka key {delivery.key!r} is not the envelope subject {envelope.subject!r}",
+                attempts=1,
+                reason_vi=(
+                    f"Khóa phân vùng Kafka ({(delivery.key or b'').decode('utf-8', 'replace')[:80]!r}) khác "
+                    f"mã đối tượng của yêu cầu ({envelope.subject[:80]!r}): yêu cầu phải dùng mã đối tượng làm khóa."
+                ),
+            )
+            return Result.DEAD_LETTERED
 
+        principal = (
+            self.authenticate(delivery.headers, delivery.value, delivery.timestamp_ms)
+            if self.authenticate is not None
+            else None
+        )
+        token = set_current(principal)
+        try:
+            return await self._dispatch(delivery, envelope, event, handler)
+        finally:
+            reset_current(token)
+
+    async def _dispatch(
+        self, delivery: Delivery, envelope: Envelope, event: Event, handler: Handler
+    ) -> Result:
         attempt = 0
         while True:
             attempt += 1

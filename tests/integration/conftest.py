@@ -17,6 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo import AsyncMongoClient
 
 from shared.settings import CommonSettings
+from tests.integration.helpers import kafka_auth
 
 RUN_ID = os.environ.get("IT_RUN_ID") or uuid.uuid4().hex[:8]
 os.environ["IT_RUN_ID"] = RUN_ID
@@ -43,7 +44,7 @@ def settings() -> CommonSettings:
 
 
 async def create_topics(bootstrap: str, names: list[str], partitions: int = 3) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **kafka_auth("admin"))
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -1,7 +1,9 @@
 """Start real service processes (uvicorn + Kafka + store) for end-to-end tests.
 
 Each test session gets its own database prefix and consumer-group suffix, so
-it sees only what it wrote, even on a long-lived local broker.
+it sees only what it wrote, even on a long-lived local broker. Each service
+connects to Kafka as its own principal (KAFKA_USERNAME / KAFKA_PASSWORD, the
+password from the local secrets file), as in production.
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ from pathlib import Path
 
 import httpx
 
+from shared.kafka_auth import kafka_password
+from shared.settings import CommonSettings
+
 REPO = Path(__file__).resolve().parents[2]
+
+
+def kafka_identity(service: str) -> dict[str, str]:
+    """The Kafka principal a service process connects as: its own name and password."""
+    return {"KAFKA_USERNAME": service, "KAFKA_PASSWORD": kafka_password(CommonSettings(), service)}
 
 
 def free_port() -> int:
@@ -53,7 +63,7 @@ def run_services(
             popen = subprocess.Popen(
                 [sys.executable, "-m", f"services.{name}", "--port", str(port)],
                 cwd=REPO,
-                env={**os.environ, **env},
+                env={**os.environ, **kafka_identity(name), **env},
                 stdout=fh,
                 stderr=subprocess.STDOUT,
             )

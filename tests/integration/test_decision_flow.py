@@ -36,8 +36,9 @@ from shared.contract.events.decisions import (
 )
 from shared.settings import CommonSettings
 from tests.integration.conftest import RUN_ID
-from tests.integration.helpers import org_replica_ready, wait_for
+from tests.integration.helpers import AGENCY, kafka_auth, org_replica_ready, wait_for
 from tests.integration.services import Proc, run_services
+from tests.integration.signing import acting_unit, send_as, system_for
 
 pytestmark = pytest.mark.integration
 
@@ -66,16 +67,17 @@ def services(settings: CommonSettings) -> Iterator[dict[str, Proc]]:
 
 @pytest.fixture
 async def producer(settings: CommonSettings) -> AsyncIterator[AIOKafkaProducer]:
-    p = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True)
+    p = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True, **kafka_auth(AGENCY)
+    )
     await p.start()
     yield p
     await p.stop()
 
 
 async def send(producer: AIOKafkaProducer, event: Event) -> Envelope:
-    env = Envelope.wrap(event, source="agency-test")
-    await producer.send_and_wait(env.topic, env.to_bytes(), key=env.subject.encode())
-    return env
+    """Signed by the test system of the unit the request is made for (the issuer by default)."""
+    return await send_as(producer, event, system_for(acting_unit(event, "kg.ubnd")))
 
 
 def now() -> datetime:
@@ -116,8 +118,7 @@ def opinion(
         request_id=request_id or f"op-{uuid.uuid4().hex}",
         decision_id=decision_id,
         submitted_at=now(),
-        link_token_id=f"tok-{unit_id}",
-        consultee_unit_id=unit_id,
+        consultee_unit_id=unit_id,  # from the consultee's own signed system, so no link id
         person_id=person_id,
         acting_as=ActingAs.HOLDER,
         stance=Stance.AGREE_WITH_AMENDMENTS,
@@ -255,7 +256,10 @@ async def test_unknown_issuer_is_refused_in_vietnamese(
     from aiokafka import AIOKafkaConsumer
 
     consumer = AIOKafkaConsumer(
-        "tasks.decisions", bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest"
+        "tasks.decisions",
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        **kafka_auth(),
     )
     await consumer.start()
     try:

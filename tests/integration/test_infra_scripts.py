@@ -79,6 +79,44 @@ def test_kafka_topics_is_idempotent() -> None:
     assert "0 created, 14 already present" in res.stdout
 
 
+def test_kafka_is_secured_scram_only_default_deny_admin_only_super_user() -> None:
+    conf = REPO / ".cache" / "kafka" / "server.properties"
+    props = dict(
+        line.split("=", 1)
+        for line in conf.read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    controller = os.environ.get("KAFKA_CONTROLLER_PORT", "9093")
+    assert (
+        props["listeners"] == f"SASL_PLAINTEXT://127.0.0.1:{KAFKA_PORT},CONTROLLER://127.0.0.1:{controller}"
+    )
+    assert (
+        props["listener.security.protocol.map"] == "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT"
+    )
+    assert props["sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+    assert props["inter.broker.listener.name"] == "SASL_PLAINTEXT"
+    assert props["sasl.mechanism.inter.broker.protocol"] == "SCRAM-SHA-512"
+    assert props["authorizer.class.name"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    assert props["allow.everyone.if.no.acl.found"] == "false"
+    assert props["super.users"] == "User:admin"
+    # the files holding the admin password are the owner's only; no password on a command line
+    for path in (conf, REPO / ".cache" / "kafka" / "admin-client.properties"):
+        assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"
+    pid = int((RUN_DIR / "kafka.pid").read_text().strip())
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode()
+    admin_password = (REPO / ".cache" / "secrets" / "kafka" / "admin.password").read_text().strip()
+    assert admin_password not in cmdline
+    assert "UserScramCredentialRecord" not in (REPO / ".cache" / "logs" / "kafka.stdout.log").read_text()
+
+
+def test_kafka_reset_keeps_the_passwords_and_user_needs_an_agency_name() -> None:
+    script = (INFRA / "kafka.sh").read_text()
+    reset = script[script.index("cmd_reset() {") :].split("\n}\n", 1)[0]
+    assert "secrets" not in reset.replace("the passwords in $SECRETS_DIR/kafka are kept", "")
+    res = run(INFRA / "kafka.sh", "user", "reports")
+    assert res.returncode != 0 and "agency-" in res.stderr
+
+
 def test_docstore_start_when_running_says_already_running() -> None:
     res = run(INFRA / "docstore.sh", "start")
     assert res.returncode == 0, res.stderr

@@ -56,8 +56,9 @@ from shared.contract.topics import (
 )
 from shared.settings import CommonSettings
 from tests.integration.conftest import create_topics
-from tests.integration.helpers import wait_for
+from tests.integration.helpers import kafka_auth, wait_for
 from tests.integration.services import free_port
+from tests.integration.signing import admin_headers
 
 pytestmark = pytest.mark.integration
 
@@ -98,7 +99,7 @@ async def running_notify(tmp_path: Path, **overrides: Any) -> AsyncIterator[Harn
     base_url = f"http://127.0.0.1:{http_port}"
     values: dict[str, Any] = {
         "DB_PREFIX": f"it_notify_{run}",
-        "NOTIFY_CONSUMER_GROUP": f"it-notify-{run}",
+        "NOTIFY_CONSUMER_GROUP": f"notify-it-{run}",  # the notify principal's groups start with notify
         "SMTP_PORT": smtp_port,
         "PUBLIC_BASE_URL": base_url,
         "DELIVERY_POLL_SECONDS": 0.2,
@@ -137,7 +138,9 @@ async def start_group_at_end(bootstrap: str, group: str, topics: list[str]) -> N
     """Commit the end offsets for a new consumer group, so the service reads only what this run
     publishes. Why: the local broker's topics keep every earlier run's facts (thousands of org
     events); replaying them all into a fresh replica would make each test minutes long."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, **kafka_auth()
+    )
     await consumer.start()
     try:
         # aiokafka has no public "partitions of a topic" call that fetches metadata first
@@ -152,7 +155,10 @@ async def start_group_at_end(bootstrap: str, group: str, topics: list[str]) -> N
 
 
 async def publish(bootstrap: str, events: list[Event]) -> list[Envelope]:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    # plays the org and tasks services (org.events, tasks.decisions): admin
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, **kafka_auth()
+    )
     await producer.start()
     out = []
     try:
@@ -244,7 +250,11 @@ def link_of(msg: email.message.EmailMessage) -> str:
 async def opinion_requests(bootstrap: str, decision_id: str, within: float = 10.0) -> list[Envelope]:
     """Every ``decision.opinion_submitted`` for our decision on the real topic (fresh reader)."""
     consumer = AIOKafkaConsumer(
-        DECISION_REQUESTS, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+        DECISION_REQUESTS,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        group_id=None,
+        **kafka_auth(),
     )
     await consumer.start()
     found: list[Envelope] = []
@@ -268,7 +278,7 @@ async def opinion_requests(bootstrap: str, decision_id: str, within: float = 10.
 
 async def topic_envelopes(bootstrap: str, topic: str, pred: Any, within: float = 10.0) -> list[Envelope]:
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None, **kafka_auth()
     )
     await consumer.start()
     found: list[Envelope] = []
@@ -313,7 +323,9 @@ async def test_consultation_emails_links_single_use_opinion_reaches_kafka(tmp_pa
 
         # the vacant unit is an operator-visible failure, not silence
         async def recorded() -> dict[str, str] | None:
-            resp = await http.get(f"{h.base_url}/deliveries", params={"decision_id": decision_id})
+            resp = await http.get(
+                f"{h.base_url}/deliveries", headers=admin_headers(), params={"decision_id": decision_id}
+            )
             assert resp.status_code == 200
             statuses = {d["unit_id"]: d["status"] for d in resp.json()["deliveries"]}
             done = len(statuses) == len(CONSULTEES) + 1 and all(
@@ -323,7 +335,9 @@ async def test_consultation_emails_links_single_use_opinion_reaches_kafka(tmp_pa
 
         statuses = await wait_for(recorded, 30, "every delivery recorded as sent")
         assert statuses[VACANT_UNIT[0]] == "no_recipient"
-        failed = await http.get(f"{h.base_url}/deliveries", params={"status": "no_recipient"})
+        failed = await http.get(
+            f"{h.base_url}/deliveries", headers=admin_headers(), params={"status": "no_recipient"}
+        )
         assert any(d["decision_id"] == decision_id for d in failed.json()["deliveries"])
 
         # the page shows the draft by article
@@ -431,7 +445,7 @@ async def test_redelivered_consultation_fact_sends_nothing_twice(tmp_path: Path)
         events = decision_events(decision_id, f"Dự thảo thử trùng lặp ({decision_id})", with_vacant=False)
         envs = [Envelope.wrap(e, source="it") for e in events]
         producer = AIOKafkaProducer(
-            bootstrap_servers=h.settings.kafka_bootstrap, acks="all", enable_idempotence=True
+            bootstrap_servers=h.settings.kafka_bootstrap, acks="all", enable_idempotence=True, **kafka_auth()
         )
         await producer.start()
         try:
@@ -469,7 +483,9 @@ async def test_unreachable_smtp_retries_then_dead_letters_and_publishes_failure(
         )
 
         async def dead() -> list[dict[str, Any]] | None:
-            r = await http.get(f"{h.base_url}/deliveries", params={"decision_id": decision_id})
+            r = await http.get(
+                f"{h.base_url}/deliveries", headers=admin_headers(), params={"decision_id": decision_id}
+            )
             ds = r.json()["deliveries"]
             return (
                 ds if len(ds) == len(CONSULTEES) and all(d["status"] == "dead_lettered" for d in ds) else None

@@ -18,8 +18,9 @@ from aiokafka import AIOKafkaConsumer
 from shared.contract.envelope import Envelope
 from shared.settings import CommonSettings
 from tests.integration.conftest import RUN_ID
-from tests.integration.helpers import wait_for
+from tests.integration.helpers import kafka_auth, wait_for
 from tests.integration.services import Proc, run_services
+from tests.integration.signing import admin_headers
 
 pytestmark = pytest.mark.integration
 
@@ -71,7 +72,7 @@ def test_bad_changes_are_refused_in_vietnamese_and_change_nothing(org: Proc) -> 
             }
         ]
     }
-    r = httpx.post(f"{org.url}/api/changes", json=unknown_parent)
+    r = httpx.post(f"{org.url}/api/changes", headers=admin_headers(), json=unknown_parent)
     assert r.status_code == 409
     assert r.json()["code"] == "unknown_parent"
     assert "kg.khong_co" in r.json()["message"]
@@ -88,7 +89,7 @@ def test_bad_changes_are_refused_in_vietnamese_and_change_nothing(org: Proc) -> 
             }
         ]
     }
-    r = httpx.post(f"{org.url}/api/changes", json=cycle)
+    r = httpx.post(f"{org.url}/api/changes", headers=admin_headers(), json=cycle)
     assert r.status_code == 409 and r.json()["code"] == "hierarchy_cycle"
     bad_kind = {
         "events": [
@@ -104,14 +105,20 @@ def test_bad_changes_are_refused_in_vietnamese_and_change_nothing(org: Proc) -> 
             }
         ]
     }
-    r = httpx.post(f"{org.url}/api/changes", json=bad_kind)
+    r = httpx.post(f"{org.url}/api/changes", headers=admin_headers(), json=bad_kind)
     assert r.status_code == 409 and r.json()["code"] == "unknown_unit_kind"
-    r = httpx.post(f"{org.url}/api/changes", json={"events": [{"type": "org.khong_co", "payload": {}}]})
+    r = httpx.post(
+        f"{org.url}/api/changes",
+        headers=admin_headers(),
+        json={"events": [{"type": "org.khong_co", "payload": {}}]},
+    )
     assert r.status_code == 422
     assert r.json()["code"] == "invalid_event" and r.json()["event_index"] == 0
     assert r.json()["message"].startswith("Sự kiện thứ 1 không hợp lệ")
     r = httpx.post(
-        f"{org.url}/api/changes", json={"events": [{"type": "decision.request_rejected", "payload": {}}]}
+        f"{org.url}/api/changes",
+        headers=admin_headers(),
+        json={"events": [{"type": "decision.request_rejected", "payload": {}}]},
     )
     assert r.status_code == 422 and r.json()["code"] in {"invalid_event", "not_an_org_event"}
     assert httpx.get(f"{org.url}/health").json()["registry_version"] == before
@@ -135,7 +142,7 @@ async def test_effective_dated_rename_keeps_history_and_is_published(
             }
         ],
     }
-    async with httpx.AsyncClient(base_url=org.url) as c:
+    async with httpx.AsyncClient(base_url=org.url, headers=admin_headers()) as c:
         assert (await c.post("/api/changes", json=change)).status_code == 201
         assert (await c.post("/api/changes", json=change)).json()["appended"] == 0  # same request: once
         before = (await c.get("/api/units/kg.so_tnmt", params={"on": "2026-11-30"})).json()
@@ -144,7 +151,7 @@ async def test_effective_dated_rename_keeps_history_and_is_published(
     assert after["name"] == "Sở Nông nghiệp và Môi trường tỉnh Kiên Giang"
 
     consumer = AIOKafkaConsumer(
-        "org.events", bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest"
+        "org.events", bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest", **kafka_auth()
     )
     await consumer.start()
     try:

@@ -23,7 +23,7 @@ from shared.contract.topics import dead_letter
 from shared.settings import CommonSettings
 from tests.integration.conftest import RUN_ID, create_topics
 from tests.integration.crashy_consumer import SampleAdded, SampleCounted
-from tests.integration.helpers import read_all, wait_for
+from tests.integration.helpers import kafka_auth, read_all, wait_for
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -36,6 +36,7 @@ def start_consumer(settings: CommonSettings, *, crash: bool) -> subprocess.Popen
         "DB_PREFIX": f"it_{RUN_ID}",
         "CRASH_AFTER_EFFECT": "1" if crash else "0",
         "CONSUMER_RETRY_BASE_SECONDS": "0.05",
+        "KAFKA_USERNAME": "admin",  # its it.* topics belong to no service principal
     }
     return subprocess.Popen(
         [sys.executable, "-m", "tests.integration.crashy_consumer"],
@@ -53,7 +54,7 @@ async def test_crash_between_effect_and_commit_and_duplicates_yield_one_effect(
     topic = SampleAdded.topic
     await create_topics(settings.kafka_bootstrap, [topic, dead_letter(topic), SampleCounted.topic])
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True
+        bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True, **kafka_auth()
     )
     await producer.start()
     counters = mongo[f"it_{RUN_ID}_crashy"]["counters"]

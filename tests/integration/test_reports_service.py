@@ -24,7 +24,7 @@ from shared.contract import topics
 from shared.contract.envelope import Envelope, Event
 from shared.settings import CommonSettings
 from tests.integration.conftest import RUN_ID, create_topics
-from tests.integration.helpers import wait_for
+from tests.integration.helpers import kafka_auth, wait_for
 from tests.unit.reports.factories import exception_scenario, full_scenario
 
 pytestmark = pytest.mark.integration
@@ -48,8 +48,8 @@ async def test_reports_read_models_dead_letters_and_console(
         }
     )
     app, _runtime = build(rs)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True
+    producer = AIOKafkaProducer(  # plays the tasks service and dead letters: admin
+        bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True, **kafka_auth()
     )
     await producer.start()
 

@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from scripts.secrets import SECRETS_DIR, ensure
 from services.org.domain.projection import seed_events
 from services.org.domain.seed_format import parse_seed
+from services.org.domain.systems_file import system_events
 from services.org.replica import OrgReplica
 from services.tasks.clock import Clock
 from services.tasks.domain.calendar import VN_TZ
@@ -46,25 +48,39 @@ from shared.contract.events.workflows import (
     SituationWorkingGroupSubmitted,
 )
 from shared.runtime import ServiceRuntime
+from shared.security.principal import RecordAuthenticator
 from shared.settings import CommonSettings
 from tests.integration.conftest import RUN_ID, create_topics
-from tests.integration.helpers import read_all, wait_for
+from tests.integration.helpers import AGENCY, kafka_auth, read_all, wait_for
+from tests.integration.signing import acting_unit, send_as, system_for
 
 pytestmark = pytest.mark.integration
 
 SEED = Path(__file__).resolve().parents[2] / "services" / "org" / "seeds" / "kien_giang.yaml"
+ensure()
+SYSTEMS = SECRETS_DIR / "systems.yaml"
 
 
 @pytest.fixture(scope="module")
 async def wf(settings: CommonSettings) -> AsyncIterator[tuple[WorkflowService, Clock, ServiceRuntime]]:
     await create_topics(settings.kafka_bootstrap, [topics.WORKFLOW_REQUESTS, topics.WORKFLOW_EVENTS])
-    s = settings.model_copy(update={"db_prefix": f"it_wf_{RUN_ID}_{uuid.uuid4().hex[:4]}"})
+    s = settings.model_copy(
+        update={"db_prefix": f"it_wf_{RUN_ID}_{uuid.uuid4().hex[:4]}", "kafka_username": "tasks"}
+    )  # the workflows part of tasks, on Kafka as the tasks principal (its group: tasks-wf-it-…)
     runtime = ServiceRuntime("tasks-wf-test", s)
     replica = OrgReplica(runtime.db["org_events"])
     for event in seed_events(parse_seed(SEED.read_text(encoding="utf-8"), SEED.name)):
         replica.projection.apply(event)
+    for event in system_events(SYSTEMS.read_text(encoding="utf-8"), replica.registry):
+        replica.projection.apply(event)  # the test systems and their public keys
     clock = Clock(adjustable=True)
-    service = register(runtime, clock, replica, group=f"tasks-wf-it-{RUN_ID}-{uuid.uuid4().hex[:4]}")
+    service = register(
+        runtime,
+        clock,
+        replica,
+        authenticate=RecordAuthenticator(lambda: replica.registry.systems),
+        group=f"tasks-wf-it-{RUN_ID}-{uuid.uuid4().hex[:4]}",
+    )
     await runtime.start()
     try:
         yield service, clock, runtime
@@ -74,7 +90,9 @@ async def wf(settings: CommonSettings) -> AsyncIterator[tuple[WorkflowService, C
 
 @pytest.fixture(scope="module")
 async def producer(settings: CommonSettings) -> AsyncIterator[AIOKafkaProducer]:
-    p = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True)
+    p = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True, **kafka_auth(AGENCY)
+    )
     await p.start()
     yield p
     await p.stop()
@@ -85,9 +103,8 @@ def uid(prefix: str) -> str:
 
 
 async def send(producer: AIOKafkaProducer, event: Event) -> Envelope:
-    env = Envelope.wrap(event, source="it-agency")
-    await producer.send_and_wait(topics.WORKFLOW_REQUESTS, env.to_bytes(), key=env.subject.encode())
-    return env
+    """Signed by the test system of the unit the request names (see tests/integration/signing.py)."""
+    return await send_as(producer, event, system_for(acting_unit(event, "kg.rg.ubnd")), source="it-agency")
 
 
 def now() -> datetime:

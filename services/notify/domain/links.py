@@ -160,6 +160,31 @@ class WrongRecipient(LinkError):
     )
 
 
+class NotOnRecord(LinkError):
+    """The signature verifies but notify never issued this link (or not to this person, unit or
+    draft): a forged link made with a leaked secret. Refused like a tampered one."""
+
+    status = 403
+    code = "not_on_record"
+    title_vi = "Liên kết không do hệ thống cấp"
+    message_vi = (
+        "Hệ thống không cấp liên kết này nên không thể sử dụng. "
+        "Vui lòng dùng đúng liên kết trong thông báo gốc hoặc liên hệ cơ quan gửi để được cấp lại."
+    )
+
+
+class Revoked(LinkError):
+    """The link was issued but has been revoked (lost phone, wrong recipient, replaced)."""
+
+    status = 410
+    code = "revoked"
+    title_vi = "Liên kết đã bị thu hồi"
+    message_vi = (
+        "Liên kết này đã bị thu hồi và không còn sử dụng được. "
+        "Vui lòng liên hệ cơ quan chủ trì soạn thảo để được cấp liên kết mới."
+    )
+
+
 class AlreadyUsed(LinkError):
     """The single-use link was already used to submit. The page shows what was submitted instead."""
 

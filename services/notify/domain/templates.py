@@ -129,6 +129,10 @@ class OpinionReceived:
     submitted_at: datetime
     receipt_url: str | None = None
     sms_url: str | None = None
+    amends_opinion_at: datetime | None = None
+    """Set when this opinion amends (replaces) one recorded earlier on the same draft version."""
+    channel_vi: str = ""
+    """How it reached the workflow (e.g. "qua liên kết trong thông báo", "qua hệ thống của đơn vị")."""
     kind: NotificationKind = field(default=NotificationKind.OPINION_RECEIVED, init=False)
 
 

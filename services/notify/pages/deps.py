@@ -52,6 +52,8 @@ class Submission:
     general_comment: str
     article_comments: tuple[tuple[str, str], ...]
     submitted_at: datetime
+    superseded_note: str | None = None
+    """Set when a later opinion of the same unit on the same draft replaced this one (who, when, how)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,10 @@ class PagesDeps:
     * ``secret_keys`` — key id → secret for link verification (rotation: keep old keys until their
       links expire).
     * ``now()`` — the aware current time (injected for tests).
+    * ``link_on_record(link)`` — raise :class:`services.notify.domain.links.NotOnRecord` unless notify
+      issued exactly this link (same token id, recipient, decision), and
+      :class:`services.notify.domain.links.Revoked` if it was revoked: a valid signature alone is not
+      enough (a leaked secret must not mint working links).
     """
 
     load_draft: Callable[[str], Awaitable[DraftView | None]]
@@ -74,6 +80,7 @@ class PagesDeps:
     submit_opinion: Callable[[VerifiedLink, OpinionForm], Awaitable[Submission]]
     secret_keys: Mapping[str, bytes]
     now: Callable[[], datetime]
+    link_on_record: Callable[[VerifiedLink], Awaitable[None]]
 
 
 # --------------------------------------------------------------------------- public comment
@@ -175,3 +182,4 @@ class PublicCommentDeps:
     secret_keys: Mapping[str, bytes]
     now: Callable[[], datetime]
     rate_limiter: RateLimiter
+    link_on_record: Callable[[VerifiedLink], Awaitable[None]]

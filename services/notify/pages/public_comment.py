@@ -303,6 +303,7 @@ def build_public_comment_router(deps: PublicCommentDeps) -> APIRouter:
 
     async def moderation_view(token: str) -> tuple[ModerationView, VerifiedLink]:
         link = verify(token, deps.now(), deps.secret_keys, expect_action=Action.MODERATE_PUBLIC_COMMENTS)
+        await call(deps.link_on_record, link)
         view = await call(deps.load_moderation, link.claims.decision_id)
         if view is None or view.draft.closes_at is None or view.draft.status == "withdrawn":
             raise ModerationDraftMissing(link.claims.decision_id)

@@ -206,6 +206,7 @@ def build_pages_router(deps: PagesDeps) -> APIRouter:
     async def show_link(token: str) -> HTMLResponse:
         try:
             link = verify(token, deps.now(), deps.secret_keys, expect_action=Action.GIVE_OPINION)
+            await call(deps.link_on_record, link)
             existing = await call(deps.find_submission, link.token_id)
             decision = single_use_rule(link, already_submitted=existing is not None, wants_submit=False)
             if decision is UseDecision.SHOW_SUBMITTED and existing is not None:
@@ -224,6 +225,7 @@ def build_pages_router(deps: PagesDeps) -> APIRouter:
     async def submit_link(token: str, request: Request) -> HTMLResponse:
         try:
             link = verify(token, deps.now(), deps.secret_keys, expect_action=Action.GIVE_OPINION)
+            await call(deps.link_on_record, link)
             existing = await call(deps.find_submission, link.token_id)
             decision = single_use_rule(link, already_submitted=existing is not None, wants_submit=True)
             if decision is UseDecision.SHOW_SUBMITTED and existing is not None:

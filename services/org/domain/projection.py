@@ -29,6 +29,10 @@ from services.org.domain.registry import OrgRegistry
 from services.org.domain.seed_format import HistoryOp, Seed
 from services.org.domain.units import Level, NewUnit, UnitKind
 from shared.contract.events.org import (
+    AgencyKeyRegistered,
+    AgencyKeyRevoked,
+    AgencySystemRegistered,
+    AgencySystemUnitsChanged,
     ConsulteeGroupSpec,
     DelegationGranted,
     LevelDefined,
@@ -166,10 +170,32 @@ def apply(registry: OrgRegistry, event: OrgEvent) -> None:
             )
         case PolicyPublished():
             registry.policies.publish(policy_from_event(event))
+        case AgencySystemRegistered():
+            _known_units(registry, event.unit_ids)
+            registry.systems.register(
+                event.system_id, event.name_vi, event.kind, event.unit_ids, event.valid_from
+            )
+        case AgencySystemUnitsChanged():
+            _known_units(registry, event.unit_ids)
+            registry.systems.change_units(event.system_id, event.unit_ids, event.on)
+        case AgencyKeyRegistered():
+            registry.systems.add_key(event.system_id, event.key.model_dump(), event.valid_from)
+        case AgencyKeyRevoked():
+            registry.systems.revoke_key(event.system_id, event.kid, event.revoked_at)
         case _:
             raise OrgDomainError(
                 f"Sự kiện “{event.event_type}” không được hỗ trợ bởi bản sao sổ đăng ký tổ chức.",
                 code="unsupported_event",
+            )
+
+
+def _known_units(registry: OrgRegistry, unit_ids: Sequence[str]) -> None:
+    for unit_id in unit_ids:
+        if not registry.hierarchy.has_unit(unit_id):
+            raise OrgDomainError(
+                f"Hệ thống được đăng ký đại diện cho đơn vị «{unit_id}» không có trong sổ đăng ký.",
+                code="unknown_reference",
+                unit_id=unit_id,
             )
 
 

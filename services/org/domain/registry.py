@@ -21,6 +21,7 @@ from services.org.domain.policy import (
     PolicySet,
     required_consultation,
 )
+from services.org.domain.systems import SystemRegistry
 from services.org.domain.units import NewUnit
 
 
@@ -35,6 +36,7 @@ class OrgRegistry:
     hierarchy: Hierarchy = field(default_factory=Hierarchy)
     people: PeopleRegistry = field(default_factory=_people_factory)
     policies: PolicySet = field(default_factory=PolicySet)
+    systems: SystemRegistry = field(default_factory=SystemRegistry)
 
     def __post_init__(self) -> None:
         self.people.hierarchy = self.hierarchy

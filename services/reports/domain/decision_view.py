@@ -172,6 +172,9 @@ class OpinionView(_Model):
     deadline: datetime
     draft_version: int
     general_comment: str = ""
+    amends_opinion_id: str | None = None
+    channel: str | None = None
+    system_id: str | None = None
 
 
 class MissingItemView(_Model):
@@ -380,6 +383,25 @@ def _names(v: DecisionView, unit_ids: Iterable[str]) -> str:
     return ", ".join(labels)
 
 
+CHANNEL_VI = {
+    "link": "qua liên kết trong thông báo",
+    "agency_system": "qua hệ thống của đơn vị",
+    "public_page": "qua trang góp ý công khai",
+    "override": "theo thẩm quyền cho phép ngoại lệ",
+}
+
+
+def _via(f: DecisionFact) -> str:
+    """How a fact's request arrived, and who sent it (from its actor), for the timeline."""
+    if f.actor is None or f.actor.channel.value not in CHANNEL_VI:
+        return ""
+    who = f", người gửi {f.actor.person_id}" if f.actor.person_id else ""
+    system = (
+        f" «{f.actor.system_id}»" if f.actor.channel.value == "agency_system" and f.actor.system_id else ""
+    )
+    return f" — {CHANNEL_VI[f.actor.channel.value]}{system}{who}"
+
+
 def _note(v: DecisionView, f: DecisionFact, text: str, *, exception: bool = False) -> None:
     v.timeline.append(
         TimelineEntry(at=f.occurred_at, seq=f.seq, kind=f.event_type, text_vi=text, exception=exception)
@@ -440,13 +462,21 @@ def _apply(v: DecisionView, f: DecisionFact) -> None:
                     deadline=f.deadline,
                     draft_version=f.draft_version,
                     general_comment=f.general_comment,
+                    amends_opinion_id=f.supersedes_opinion_id,
+                    channel=f.actor.channel.value if f.actor else None,
+                    system_id=f.actor.system_id if f.actor else None,
                 )
             )
             if v.status is DecisionStatus.CONSULTATION_REQUESTED:
                 v.status = DecisionStatus.COLLECTING
             who = " (người được ủy quyền)" if f.acting_as is ActingAs.SUBSTITUTE else ""
             late = " — gửi quá hạn" if f.late else ""
-            _note(v, f, f"{c.label} gửi ý kiến{who}: {STANCE_VI[f.stance]}{late}.")
+            amended = (
+                " sửa đổi (thay thế ý kiến đã gửi trước trên cùng phiên bản)"
+                if f.supersedes_opinion_id
+                else ""
+            )
+            _note(v, f, f"{c.label} gửi ý kiến{amended}{who}{_via(f)}: {STANCE_VI[f.stance]}{late}.")
         case ReminderDue():
             c = _consultee(v, f.consultee_unit_id)
             c.reminders += 1

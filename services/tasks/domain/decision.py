@@ -59,6 +59,7 @@ from services.tasks.domain.errors import DomainError
 from services.tasks.domain.hashchain import HashChain
 from shared.contract.events.decisions import (
     ActingAs,
+    Actor,
     Article,
     ArticleComment,
     AttachmentRef,
@@ -205,6 +206,8 @@ class Decision:
     processed_commands: set[str] = field(default_factory=set)
     history: list[DecisionFact] = field(default_factory=list)
     chain: HashChain = field(default_factory=HashChain)
+    acting: Actor | None = None
+    """Who is issuing the next commands (set by the application layer); stamped on every new fact."""
 
     # ================================================================= replay
 
@@ -1096,9 +1099,13 @@ class Decision:
     # ================================================================= helpers
 
     def _emit(self, *events: DecisionFact) -> list[DecisionFact]:
-        for event in events:
+        stamped = [
+            e.model_copy(update={"actor": self.acting}) if self.acting is not None and e.actor is None else e
+            for e in events
+        ]
+        for event in stamped:
             self._apply(event)
-        return list(events)
+        return stamped
 
     def _duplicate(self, command_id: str) -> bool:
         if not command_id:

@@ -29,6 +29,7 @@ from fastapi import APIRouter, HTTPException
 from services.org.domain.errors import OrgDomainError
 from services.org.domain.units import UnitAt, UnitKind
 from services.org.replica import OrgReplica
+from services.tasks.authorization import authorise_workflow
 from services.tasks.clock import Clock
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
 from services.tasks.domain.errors import DomainError
@@ -71,9 +72,11 @@ from shared.contract.events.workflows import (
     WorkflowRequestRejected,
 )
 from shared.reliability.catchup import CatchUp
+from shared.reliability.consumer import Authenticator
 from shared.reliability.emit import Emitter
 from shared.reliability.unit_of_work import Change, apply, emit_once
 from shared.runtime import ServiceRuntime
+from shared.security.principal import current as current_principal
 from shared.store import AggregateStore, Stored
 
 log = logging.getLogger("tasks.workflows")
@@ -125,6 +128,9 @@ class OrgResolver:
 
     def _on(self, at: datetime) -> date:
         return self.calendar.local_date(at)
+
+    def acts_for(self, system_id: str, unit_id: str, at: datetime) -> bool:
+        return self.replica.registry.systems.acts_for(system_id, unit_id, self._on(at))
 
     def unit(self, unit_id: str, at: datetime, kinds: Sequence[UnitKind] = ()) -> UnitAt:
         """An existing unit (optionally of given kinds); unknown units are refused in Vietnamese."""
@@ -348,9 +354,12 @@ class WorkflowService:
         agg_id = request.subject()
         rejection: list[DomainError] = []
 
+        sender = current_principal()
+
         def decide(current: Stored | None) -> Change | None:
             agg = k.factory(facts_of(current.state) if current else [])
             try:
+                authorise_workflow(sender, request, self.org.acts_for, self.clock.now())
                 new = self._dispatch(agg, request)
             except DomainError as exc:
                 rejection.append(exc)
@@ -720,6 +729,7 @@ def register(
     limits: ComplaintTimeLimits | None = None,
     calendar: HolidayCalendar = DEFAULT_CALENDAR,
     org_ready: CatchUp | None = None,
+    authenticate: Authenticator | None = None,
 ) -> WorkflowService:
     """Create the workflow stores, subscribe to ``tasks.workflow-requests`` in ``group`` and return
     the service (``tick_all()`` for the timer loop, ``router`` for the HTTP app).
@@ -747,7 +757,10 @@ def register(
         await service.handle(env, event)
 
     runtime.subscribe(
-        topics.WORKFLOW_REQUESTS, {t.event_type: on_request for t in WORKFLOW_REQUEST_TYPES}, group=group
+        topics.WORKFLOW_REQUESTS,
+        {t.event_type: on_request for t in WORKFLOW_REQUEST_TYPES},
+        group=group,
+        authenticate=authenticate,
     )
 
     @runtime.on_start

@@ -170,6 +170,27 @@ class CoordinationTask(_Value):
     title_vi: str
 
 
+class ActorChannel(StrEnum):
+    """How a fact's cause reached the workflow."""
+
+    AGENCY_SYSTEM = "agency_system"  # a unit's own signed system
+    LINK = "link"  # a person through an action link (notify's pages)
+    PUBLIC_PAGE = "public_page"  # a citizen through the public comment page
+    OVERRIDE = "override"  # an authorised person waiving missing opinions
+    TIMER = "timer"  # time passing (reminders, escalations, closing windows)
+
+
+class Actor(_Value):
+    """Who caused a fact: the system whose signature verified (``system_id``, ``key_id``), the unit it
+    acted for, the person named in the request and the channel."""
+
+    channel: ActorChannel
+    system_id: str | None = None
+    key_id: str | None = None
+    unit_id: str | None = None
+    person_id: str | None = None
+
+
 # --------------------------------------------------------------------------- facts
 
 
@@ -183,6 +204,9 @@ class DecisionFact(Event):
     seq: int = Field(ge=1)
     occurred_at: AwareDatetime
     command_id: str | None = None
+    actor: Actor | None = Field(
+        default=None, description="who caused the fact (absent on facts recorded before signatures)"
+    )
 
 
 class DecisionDrafted(DecisionFact):
@@ -462,11 +486,14 @@ class RevisionSubmitted(DecisionRequest):
 
 
 class OpinionSubmitted(DecisionRequest):
-    """From notify's action-link pages."""
+    """From notify's action-link pages (signed by notify, with the id of the link on record), or from
+    the consultee unit's own signed system (``link_token_id`` empty). A later opinion of the same
+    consultee on the same draft version is an amendment: both stay in the history, the latest
+    counts. Answered with ``decision.opinion_recorded`` or ``decision.request_rejected``."""
 
     event_type: ClassVar[str] = "decision.opinion_submitted"
 
-    link_token_id: str = Field(min_length=1)
+    link_token_id: str | None = Field(default=None, min_length=1)
     consultee_unit_id: str = Field(min_length=1)
     person_id: str = Field(min_length=1)
     acting_as: ActingAs
@@ -623,3 +650,6 @@ class RequestRejected(Event):
     code: str = Field(min_length=1)
     message_vi: str = Field(min_length=1)
     occurred_at: AwareDatetime
+    sender_system_id: str | None = Field(
+        default=None, description="the system whose signature verified, if any"
+    )

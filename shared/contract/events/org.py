@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import date
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.contract import topics
 from shared.contract.envelope import Event
@@ -309,6 +309,64 @@ class PolicyPublished(OrgEvent):
     rules: tuple[PolicyRuleSpec, ...]
 
 
+# ------------------------------------------------------------ agency systems and keys
+
+
+class AgencySystemRegistered(OrgEvent):
+    """An agency system (or platform service) may publish requests from ``valid_from``, acting for
+    ``unit_ids`` (the units whose requests it may send). ``kind``: ``agency`` (a unit's own system),
+    ``link_gateway`` (notify: opinions and public comments given through its pages) or ``platform``."""
+
+    event_type: ClassVar[str] = "org.agency_system_registered"
+
+    system_id: str = _Id
+    name_vi: str = Field(min_length=1, max_length=300)
+    kind: Literal["agency", "link_gateway", "platform"]
+    unit_ids: tuple[str, ...] = ()
+    valid_from: date
+
+
+class AgencySystemUnitsChanged(OrgEvent):
+    """From ``on``, the system acts for exactly ``unit_ids`` (empty: for none)."""
+
+    event_type: ClassVar[str] = "org.agency_system_units_changed"
+
+    system_id: str = _Id
+    unit_ids: tuple[str, ...] = ()
+    on: date
+
+
+class PublicJwk(_Frozen):
+    """An Ed25519 public key as a JWK (RFC 8037); ``kid`` is its RFC 7638 thumbprint."""
+
+    kty: Literal["OKP"]
+    crv: Literal["Ed25519"]
+    x: str = Field(min_length=43, max_length=43)
+    kid: str = Field(min_length=43, max_length=43)
+
+
+class AgencyKeyRegistered(OrgEvent):
+    """A public key that verifies the system's signatures, from ``valid_from`` until revoked.
+    Several keys may be valid at once (rotation: register the new one, then revoke the old)."""
+
+    event_type: ClassVar[str] = "org.agency_key_registered"
+
+    system_id: str = _Id
+    key: PublicJwk
+    valid_from: AwareDatetime
+
+
+class AgencyKeyRevoked(OrgEvent):
+    """The key no longer verifies anything signed at or after ``revoked_at``."""
+
+    event_type: ClassVar[str] = "org.agency_key_revoked"
+
+    system_id: str = _Id
+    kid: str = Field(min_length=43, max_length=43)
+    revoked_at: AwareDatetime
+    reason: str = Field(default="", max_length=1000)
+
+
 ORG_EVENT_TYPES: tuple[type[OrgEvent], ...] = (
     LevelDefined,
     LocalityRegistered,
@@ -326,5 +384,9 @@ ORG_EVENT_TYPES: tuple[type[OrgEvent], ...] = (
     PersonUnassigned,
     DelegationGranted,
     PolicyPublished,
+    AgencySystemRegistered,
+    AgencySystemUnitsChanged,
+    AgencyKeyRegistered,
+    AgencyKeyRevoked,
 )
 """Every org event class, for registration checks and consumers' dispatch tables."""

@@ -11,7 +11,15 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.notify.domain.links import Action, AlreadyUsed, SigningKey, VerifiedLink, issue_link
+from services.notify.domain.links import (
+    Action,
+    AlreadyUsed,
+    NotOnRecord,
+    Revoked,
+    SigningKey,
+    VerifiedLink,
+    issue_link,
+)
 from services.notify.domain.opinion import OpinionForm, Stance, article_field
 from services.notify.pages import Article, DraftView, PagesDeps, Submission, build_pages_router
 
@@ -38,6 +46,14 @@ class Fakes:
         self.submit_calls = 0
         self.fail_load = False
         self.race = False
+        self.unrecorded: set[str] = set()  # token ids notify never issued (forged with the secret)
+        self.revoked: set[str] = set()
+
+    async def link_on_record(self, link: VerifiedLink) -> None:
+        if link.token_id in self.unrecorded:
+            raise NotOnRecord("forged")
+        if link.token_id in self.revoked:
+            raise Revoked("revoked")
 
     async def load_draft(self, decision_id: str) -> DraftView | None:
         if self.fail_load:
@@ -81,6 +97,7 @@ def client(fakes: Fakes) -> TestClient:
         submit_opinion=fakes.submit_opinion,
         secret_keys={"k1": KEY.secret},
         now=lambda: NOW,
+        link_on_record=fakes.link_on_record,
     )
     app = FastAPI()
     app.include_router(build_pages_router(deps))
@@ -246,3 +263,31 @@ def test_too_many_fields_is_400(client: TestClient) -> None:
     data = {f"f{i}": "x" for i in range(100)}
     r = client.post(f"/a/{token()}", data={**GOOD_FORM, **data})
     assert r.status_code == 400 and "Không đọc được nội dung gửi" in r.text
+
+
+def _token_id(tok: str) -> str:
+    from services.notify.domain.links import verify
+
+    return verify(tok, NOW, {"k1": KEY.secret}).token_id
+
+
+def test_a_validly_signed_link_that_notify_never_issued_is_refused(client: TestClient, fakes: Fakes) -> None:
+    forged = token()
+    fakes.unrecorded.add(_token_id(forged))
+    for response in (
+        client.get(f"/a/{forged}"),
+        client.post(f"/a/{forged}", data={"stance": "agree", "draft_version": "2"}),
+    ):
+        assert response.status_code == 403
+        assert "không do hệ thống cấp" in response.text
+    assert fakes.submit_calls == 0
+
+
+def test_a_revoked_link_answers_410_and_records_nothing(client: TestClient, fakes: Fakes) -> None:
+    tok = token()
+    fakes.revoked.add(_token_id(tok))
+    assert client.get(f"/a/{tok}").status_code == 410
+    response = client.post(f"/a/{tok}", data={"stance": "agree", "draft_version": "2"})
+    assert response.status_code == 410
+    assert "thu hồi" in response.text
+    assert fakes.submit_calls == 0

@@ -89,6 +89,12 @@ class Fakes:
             views.append(replace(c, sent_outcome=m.outcome, sent_reason=m.reason) if m else c)
         return ModerationView(draft, tuple(views))
 
+    async def link_on_record(self, link: VerifiedLink) -> None:
+        if link.token_id in getattr(self, "unrecorded", set()):
+            from services.notify.domain.links import NotOnRecord
+
+            raise NotOnRecord("forged")
+
     async def submit_moderation(self, link: VerifiedLink, form: ModerationForm) -> ModerationReceipt:
         self.moderation_calls += 1
         rid = moderation_request_id(form.comment_id, form.outcome)
@@ -116,6 +122,7 @@ def client(fakes: Fakes) -> TestClient:
         secret_keys={"k1": KEY.secret},
         now=lambda: NOW,
         rate_limiter=RateLimiter(3, timedelta(minutes=10)),
+        link_on_record=fakes.link_on_record,
     )
     app = FastAPI()
     app.include_router(build_public_comment_router(deps))

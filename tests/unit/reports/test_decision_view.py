@@ -201,3 +201,26 @@ def test_views_are_consistent(events: list[DecisionFact | RequestRejected]) -> N
     assert times == sorted(times)
     assert v.last_event_at == (max(times) if times else None)
     assert all(t.at - times[0] >= timedelta(0) for t in v.timeline)
+
+
+def test_an_amended_opinion_says_so_and_who_sent_it() -> None:
+    from shared.contract.events.decisions import Actor, ActorChannel
+
+    s = Stream("qd-am").drafted().consult().opinion(FRONT)
+    first = s.facts[-1]
+    s.facts[-1] = first.model_copy(
+        update={"actor": Actor(channel=ActorChannel.LINK, system_id="notify", person_id="p-front")}
+    )
+    s.opinion(FRONT)
+    s.facts[-1] = s.facts[-1].model_copy(
+        update={
+            "supersedes_opinion_id": first.opinion_id,  # type: ignore[attr-defined]
+            "actor": Actor(channel=ActorChannel.AGENCY_SYSTEM, system_id="mttq.qlvb", person_id="p-front"),
+        }
+    )
+    v = build("qd-am", s.facts)
+    texts = [t.text_vi for t in v.timeline if t.kind == "decision.opinion_recorded"]
+    assert "qua liên kết trong thông báo" in texts[0] and "sửa đổi" not in texts[0]
+    assert "sửa đổi" in texts[1] and "«mttq.qlvb»" in texts[1]
+    assert v.opinions[1].amends_opinion_id == first.opinion_id  # type: ignore[attr-defined]
+    assert next(c for c in v.consultees if c.unit_id == FRONT).opinion_id == v.opinions[1].opinion_id

@@ -131,3 +131,30 @@ async def test_cancellation_propagates_so_offset_is_not_committed() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_an_authenticating_consumer_hands_the_sender_to_the_handler_and_refuses_a_wrong_key() -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from shared.security.principal import Principal, current
+
+    seen: list[object] = []
+
+    async def handler(env: Envelope, event: Event) -> None:
+        seen.append(current())
+
+    who = Principal(system_id="sys", kid="k", kind="agency", signed_at=datetime.now(UTC))
+    dlq = FakeDeadLetters()
+    consumer = ReliableConsumer(
+        service="svc",
+        handlers={"test.sample_happened": handler},
+        publish_raw=dlq,
+        authenticate=lambda headers, value, ts: who,
+    )
+    good = replace(delivery(env_bytes()), key=b"s1")
+    assert await consumer.handle(good) is Result.PROCESSED
+    assert seen == [who] and current() is None  # set only while the handler runs
+    assert await consumer.handle(delivery(env_bytes())) is Result.DEAD_LETTERED  # key b"k" ≠ subject "s1"
+    assert seen == [who]
+    assert dlq.sent[0][3]["dv-dlq-reason"].startswith("key_mismatch")

@@ -1,0 +1,215 @@
+"""Development and deployment secrets, generated locally, never committed.
+
+``python -m scripts.secrets ensure`` creates, idempotently, everything the local servers and
+services need in ``.cache/secrets/`` (git-ignored, files mode 600):
+
+* ``kafka/<principal>.password`` — SCRAM passwords of the broker principals (:data:`PRINCIPALS`);
+* ``keys/<system_id>.jwk`` — private Ed25519 keys (JWK) that sign the requests of the platform
+  services and of the demo/test agency systems (:data:`SYSTEMS`);
+* ``systems.yaml`` — the public half: each system, the units it acts for and its public key, which
+  the org service registers at start (``ORG_SYSTEMS_FILE``) so every service learns the keys from
+  ``org.events``;
+* ``link_secret``, ``webhook_secret``, ``admin_token`` — notify's link and webhook secrets and the
+  bearer token of the services' admin endpoints.
+
+``python -m scripts.secrets env [--compose]`` prints ``KEY=VALUE`` lines (for an env file).
+Nothing here has a usable default: a fresh machine gets fresh random secrets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from joserfc.jwk import OKPKey
+
+REPO = Path(__file__).resolve().parents[1]
+SECRETS_DIR = Path(os.environ.get("SECRETS_DIR") or REPO / ".cache" / "secrets")
+
+PRINCIPALS: tuple[str, ...] = (
+    "admin",
+    "org",
+    "tasks",
+    "notify",
+    "reports",
+    "agency-demo",
+    "agency-test",
+)
+"""Kafka principals (SCRAM users). Agency principals may only produce requests."""
+
+
+TEST_UNITS: tuple[str, ...] = (
+    "kg.ubnd",
+    "kg.cap_uy",
+    "kg.bdv",
+    "kg.mttq",
+    "kg.cong_doan",
+    "kg.doan_thanh_nien",
+    "kg.hoi_ccb",
+    "kg.hoi_lhpn",
+    "kg.hoi_nong_dan",
+    "kg.bcsd_ubnd",
+    "kg.so_tttt",
+    "kg.rg.ubnd",
+    "kg.rg.cap_uy",
+    "kg.rg.bdv",
+    "kg.rg.phi_thong.ubnd",
+    "kg.rg.phi_thong.cap_uy",
+    "hn.to.ubnd",
+    "hn.to.cap_uy",
+    "hn.to.bdv",
+    "hn.to.kim_bai.cap_uy",
+)
+"""Units the integration tests send requests for (each gets its own test system and key)."""
+
+
+@dataclass(frozen=True)
+class SystemSpec:
+    """An agency system (or platform service) that signs what it publishes."""
+
+    system_id: str
+    name_vi: str
+    kind: str  # "agency" | "link_gateway" | "platform"
+    unit_ids: tuple[str, ...] = ()
+
+
+SYSTEMS: tuple[SystemSpec, ...] = (
+    SystemSpec("notify", "Dịch vụ thông báo (cổng liên kết hành động)", "link_gateway"),
+    SystemSpec("org", "Dịch vụ sổ đăng ký tổ chức", "platform"),
+    SystemSpec("tasks", "Dịch vụ quy trình", "platform"),
+    SystemSpec("reports", "Dịch vụ báo cáo", "platform"),
+    # the Kiên Giang demo's agency systems (one per acting body)
+    SystemSpec("kg.ubnd.vpdt", "Hệ thống văn phòng điện tử UBND tỉnh Kiên Giang", "agency", ("kg.ubnd",)),
+    SystemSpec(
+        "kg.bdv.qlvb", "Hệ thống quản lý văn bản Ban Dân vận Tỉnh ủy Kiên Giang", "agency", ("kg.bdv",)
+    ),
+    SystemSpec("kg.tu.qlvb", "Hệ thống quản lý văn bản Tỉnh ủy Kiên Giang", "agency", ("kg.cap_uy",)),
+    # the integration tests: one system per unit they act for ("test.unit.<unit id>"), and a rogue one
+    *(SystemSpec(f"test.unit.{u}", f"Hệ thống thử nghiệm của đơn vị {u}", "agency", (u,)) for u in TEST_UNITS),
+    SystemSpec("test.rogue", "Hệ thống thử nghiệm không đại diện đơn vị nào", "agency", ()),
+)
+
+PLAIN_SECRETS: tuple[str, ...] = ("link_secret", "webhook_secret", "admin_token")
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    tmp.replace(path)
+
+
+def kafka_password(principal: str, root: Path | None = None) -> str:
+    return ((root or SECRETS_DIR) / "kafka" / f"{principal}.password").read_text(encoding="utf-8").strip()
+
+
+def key_path(system_id: str, root: Path | None = None) -> Path:
+    return (root or SECRETS_DIR) / "keys" / f"{system_id}.jwk"
+
+
+def private_jwk(system_id: str, root: Path | None = None) -> str:
+    return key_path(system_id, root).read_text(encoding="utf-8").strip()
+
+
+def plain_secret(name: str, root: Path | None = None) -> str:
+    return ((root or SECRETS_DIR) / name).read_text(encoding="utf-8").strip()
+
+
+def new_private_jwk() -> dict[str, str]:
+    key = OKPKey.generate_key("Ed25519")
+    raw = {str(k): str(v) for k, v in key.as_dict(private=True).items()}
+    raw["kid"] = key.thumbprint()
+    return raw
+
+
+def public_of(private: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in private.items() if k in ("kty", "crv", "x", "kid")}
+
+
+def ensure(root: Path | None = None) -> list[str]:
+    """Create whatever is missing; returns the names of what was created."""
+    root = root or SECRETS_DIR
+    created: list[str] = []
+    for principal in PRINCIPALS:
+        path = root / "kafka" / f"{principal}.password"
+        if not path.exists():
+            _write(path, secrets.token_urlsafe(24) + "\n")
+            created.append(str(path.relative_to(root)))
+    for name in PLAIN_SECRETS:
+        path = root / name
+        if not path.exists():
+            _write(path, secrets.token_urlsafe(48) + "\n")
+            created.append(name)
+    systems = []
+    for spec in SYSTEMS:
+        path = key_path(spec.system_id, root)
+        if not path.exists():
+            _write(path, json.dumps(new_private_jwk()) + "\n")
+            created.append(str(path.relative_to(root)))
+        public = public_of(json.loads(path.read_text(encoding="utf-8")))
+        systems.append(
+            {
+                "system_id": spec.system_id,
+                "name_vi": spec.name_vi,
+                "kind": spec.kind,
+                "unit_ids": list(spec.unit_ids),
+                "keys": [public],
+            }
+        )
+    text = yaml.safe_dump(
+        {"format": "danvan-systems/1", "systems": systems}, allow_unicode=True, sort_keys=False
+    )
+    path = root / "systems.yaml"
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        _write(path, text)
+        created.append("systems.yaml")
+    return created
+
+
+def env_lines(root: Path | None = None, *, compose: bool = False) -> list[str]:
+    """``KEY=VALUE`` lines; ``compose`` prefixes per-service variables with the service name."""
+    root = root or SECRETS_DIR
+    lines = [
+        f"LINK_SECRET={plain_secret('link_secret', root)}",
+        f"WEBHOOK_SECRET={plain_secret('webhook_secret', root)}",
+        f"ADMIN_TOKEN={plain_secret('admin_token', root)}",
+        f"KAFKA_ADMIN_PASSWORD={kafka_password('admin', root)}",
+    ]
+    for service in ("org", "tasks", "notify", "reports"):
+        prefix = service.upper()
+        lines.append(f"{prefix}_KAFKA_PASSWORD={kafka_password(service, root)}")
+        lines.append(f"{prefix}_SIGNING_KEY={private_jwk(service, root)}")
+    for principal in PRINCIPALS:
+        if principal.startswith("agency-"):
+            name = principal.upper().replace("-", "_")
+            lines.append(f"{name}_KAFKA_PASSWORD={kafka_password(principal, root)}")
+    if compose:
+        systems = (root / "systems.yaml").read_text(encoding="utf-8")
+        lines.append(f"ORG_SYSTEMS_YAML={json.dumps(yaml.safe_load(systems), ensure_ascii=False)}")
+    return lines
+
+
+def main(argv: list[str]) -> int:
+    cmd = argv[0] if argv else "ensure"
+    if cmd == "ensure":
+        created = ensure()
+        for name in created:
+            print(f"created {SECRETS_DIR / name}", file=sys.stderr)
+        return 0
+    if cmd == "env":
+        ensure()
+        print("\n".join(env_lines(compose="--compose" in argv[1:])))
+        return 0
+    print("usage: python -m scripts.secrets ensure | env [--compose]", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""Who sent a message: signatures over envelopes, the keys that verify them, the principal."""
