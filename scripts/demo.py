@@ -62,6 +62,8 @@ def demo_key(system_id: str) -> SigningKey:
     org service registered (``.cache/secrets``)."""
     ensure()
     return SigningKey.from_jwk(system_id, private_jwk(system_id))
+
+
 ORG = os.environ.get("ORG_URL", "http://127.0.0.1:8001")
 TASKS = os.environ.get("TASKS_URL", "http://127.0.0.1:8002")
 REPORTS = os.environ.get("REPORTS_URL", "http://127.0.0.1:8003")
@@ -344,9 +346,7 @@ class Demo:
             6, "Time passes (the demo moves the tasks clock): reminder, then escalation of the late consultee"
         )
         for day in range(1, 40):  # noqa: B007 - the last value is reported below
-            r = await self.http.post(
-                f"{TASKS}/admin/clock/advance", params={"days": 1}, headers=self.admin
-            )
+            r = await self.http.post(f"{TASKS}/admin/clock/advance", params={"days": 1}, headers=self.admin)
             if r.status_code != 200:
                 raise DemoFailed(f"clock advance refused: {r.text}")
             reminders = await self.facts("decision.reminder_due")

@@ -90,7 +90,10 @@ SYSTEMS: tuple[SystemSpec, ...] = (
     ),
     SystemSpec("kg.tu.qlvb", "Hệ thống quản lý văn bản Tỉnh ủy Kiên Giang", "agency", ("kg.cap_uy",)),
     # the integration tests: one system per unit they act for ("test.unit.<unit id>"), and a rogue one
-    *(SystemSpec(f"test.unit.{u}", f"Hệ thống thử nghiệm của đơn vị {u}", "agency", (u,)) for u in TEST_UNITS),
+    *(
+        SystemSpec(f"test.unit.{u}", f"Hệ thống thử nghiệm của đơn vị {u}", "agency", (u,))
+        for u in TEST_UNITS
+    ),
     SystemSpec("test.rogue", "Hệ thống thử nghiệm không đại diện đơn vị nào", "agency", ()),
 )
 
