@@ -65,6 +65,8 @@ class AuthorityPort(Protocol):
 
     def unit_name(self, unit_id: str, at: datetime) -> str: ...
 
+    def knows_unit(self, unit_id: str, at: datetime) -> bool: ...
+
 
 def require_principal(auth: Authentication | None) -> Principal:
     """The verified sender, or the refusal of an unsigned / badly signed request."""
@@ -79,6 +81,12 @@ def require_principal(auth: Authentication | None) -> Principal:
 
 
 def _agency(p: Principal, unit_id: str | None, org: AuthorityPort, at: datetime, what_vi: str) -> Actor:
+    if unit_id is not None and not org.knows_unit(unit_id, at):
+        raise DomainError(
+            "unknown_unit",
+            f"Không tìm thấy đơn vị «{unit_id}» trong sổ đăng ký tổ chức vào thời điểm này.",
+            {"unit_id": unit_id},
+        )
     if unit_id is None or p.kind == LINK_GATEWAY or not org.acts_for(p.system_id, unit_id, at):
         who = org.unit_name(unit_id, at) if unit_id else "đơn vị liên quan"
         raise DomainError(

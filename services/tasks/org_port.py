@@ -152,6 +152,9 @@ class ReplicaOrgPort:
             return ()
         return tuple((o.unit_id, o.role) for o in answer.override_roles)
 
+    def knows_unit(self, unit_id: str, at: datetime) -> bool:
+        return self.replica.registry.hierarchy.find_unit(unit_id, self.calendar.local_date(at)) is not None
+
     def unit_name(self, unit_id: str, at: datetime) -> str:
         unit = self.replica.registry.hierarchy.find_unit(unit_id, self.calendar.local_date(at))
         return f"{unit.name} ({unit_id})" if unit is not None else f"đơn vị «{unit_id}»"

@@ -239,7 +239,7 @@ async def test_unknown_issuer_is_refused_in_vietnamese(
         services["org"].url, f"{tasks.url}/health", "org_events", CommonSettings().kafka_bootstrap
     )
     did = f"bad-{RUN_ID}-{uuid.uuid4().hex[:6]}"
-    await send(
+    await send_as(  # the UBND's own system, drafting for a unit that does not exist
         producer,
         DraftSubmitted(
             request_id=f"draft-{did}",
@@ -252,6 +252,7 @@ async def test_unknown_issuer_is_refused_in_vietnamese(
             flags=(DecisionFlag.AFFECTS_PEOPLE_RIGHTS,),
             articles=(Article(article_id="d1", text="x"),),
         ),
+        system_for("kg.ubnd"),
     )
     from aiokafka import AIOKafkaConsumer
 

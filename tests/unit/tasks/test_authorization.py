@@ -75,6 +75,9 @@ class Authority:
     def unit_name(self, unit_id: str, at: datetime) -> str:
         return unit_id
 
+    def knows_unit(self, unit_id: str, at: datetime) -> bool:
+        return unit_id != "nowhere"
+
 
 def p(system_id: str, kind: str = "agency") -> Principal:
     return Principal(system_id=system_id, kid="k" * 43, kind=kind, signed_at=T0)
@@ -232,3 +235,7 @@ def test_facts_carry_their_actor_and_replay_keeps_it() -> None:
     again = Decision.replay(d.history)
     assert again.history[-1].actor == fact.actor
     assert again.chain.head == d.chain.head
+
+
+def test_a_request_for_a_unit_the_registry_does_not_know_says_so() -> None:
+    assert refused(p("sys.issuer"), DRAFT.model_copy(update={"issuer_unit_id": "nowhere"})) == "unknown_unit"
