@@ -59,7 +59,7 @@ _EMAIL_LEFTOVER_RE = re.compile(r"[^\s@]*@[\w-]+(?:\.[\w-]+)+")
 """Second pass: an address whose local part is only unusual characters (``/@a.vn``, ``'@a.vn``)."""
 PHONE_RE = re.compile(
     r"(?<![\w.+\-/])(?<!\d:)"  # not inside an identifier, a number, a date, a time or a path
-    r"(?P<prefix>\(\+84\)[ .\-]?|\+84[ .\-]?|0)"  # +84, (+84) or the trunk prefix 0
+    r"(?P<prefix>\(\+84\)[ .\-]?|\+84[ .\-]?|(?<!:\d\d,)0)"  # +84, (+84) or the trunk prefix 0
     r"(?P<rest>\d(?:[ .\-]?\d){8,9})"  # 9–10 national digits, optionally grouped
     r"(?![\w]|[.\-]\d)"  # and it ends there (not a longer number, a date or a decimal)
 )
