@@ -209,6 +209,7 @@ def authorise_workflow(
     r: Event,
     acts_for: Callable[[str, str, datetime], bool],
     at: datetime,
+    knows_unit: Callable[[str, datetime], bool] | None = None,
 ) -> Principal:
     """Complaints, situations, plans: a verified sender that acts for the unit the request names
     (one of them for a joint plan). Requests that name no unit need a verified sender only."""
@@ -218,6 +219,10 @@ def authorise_workflow(
             continue
         value = getattr(r, name)
         units = tuple(value) if isinstance(value, tuple) else (value,)
+        if knows_unit is not None and not any(knows_unit(u, at) for u in units):
+            raise DomainError(
+                "unknown_unit", f"Không tìm thấy đơn vị «{', '.join(units)}» trong sổ đăng ký tổ chức."
+            )
         if not any(acts_for(p.system_id, u, at) for u in units):
             raise DomainError(
                 "system_not_authorised_for_unit",

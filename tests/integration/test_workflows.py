@@ -225,7 +225,7 @@ async def test_unknown_unit_is_refused_in_vietnamese(
 ) -> None:
     _, _, runtime = wf
     rid = uid("rq")
-    await send(
+    await send_as(
         producer,
         ComplaintReceiptSubmitted(
             request_id=rid,
@@ -235,6 +235,8 @@ async def test_unknown_unit_is_refused_in_vietnamese(
             receiving_unit_id="kg.khong_ton_tai",
             summary="Kiến nghị cử tri",
         ),
+        system_for("kg.rg.ubnd"),
+        source="it-agency",
     )
     rej = await wait_for(lambda: rejection(runtime, rid), what="unknown unit rejected")
     assert rej["code"] == "unknown_unit" and "Không tìm thấy đơn vị" in rej["message_vi"]

@@ -129,6 +129,9 @@ class OrgResolver:
     def _on(self, at: datetime) -> date:
         return self.calendar.local_date(at)
 
+    def knows_unit(self, unit_id: str, at: datetime) -> bool:
+        return self.replica.registry.hierarchy.find_unit(unit_id, self._on(at)) is not None
+
     def acts_for(self, system_id: str, unit_id: str, at: datetime) -> bool:
         return self.replica.registry.systems.acts_for(system_id, unit_id, self._on(at))
 
@@ -359,7 +362,7 @@ class WorkflowService:
         def decide(current: Stored | None) -> Change | None:
             agg = k.factory(facts_of(current.state) if current else [])
             try:
-                authorise_workflow(sender, request, self.org.acts_for, self.clock.now())
+                authorise_workflow(sender, request, self.org.acts_for, self.clock.now(), self.org.knows_unit)
                 new = self._dispatch(agg, request)
             except DomainError as exc:
                 rejection.append(exc)
