@@ -12,7 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-_REPO = Path(__file__).resolve().parents[1]
+from shared.security.local_secrets import secrets_dir as local_secrets_dir
+
 
 
 class CommonSettings(BaseSettings):
@@ -36,7 +37,7 @@ class CommonSettings(BaseSettings):
         description="password of KAFKA_USERNAME; unset = read <SECRETS_DIR>/kafka/<principal>.password",
     )
     secrets_dir: Path = Field(
-        default=_REPO / ".cache" / "secrets",
+        default_factory=local_secrets_dir,
         alias="SECRETS_DIR",
         description="local secrets made by `python -m scripts.secrets ensure` (never committed)",
     )

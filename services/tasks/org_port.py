@@ -117,19 +117,19 @@ class ReplicaOrgPort:
     def acts_for(self, system_id: str, unit_id: str, at: datetime) -> bool:
         return self.replica.registry.systems.acts_for(system_id, unit_id, self.calendar.local_date(at))
 
-    def member_of(self, person_id: str, unit_id: str, at: datetime) -> bool:
+    def _positions(self, person_id: str, at: datetime) -> list[tuple[str, str]]:
+        """(unit, role) of every position the person holds on ``at`` (none for an unknown person)."""
         try:
-            positions = self.replica.registry.people.positions_of(person_id, self.calendar.local_date(at))
+            held = self.replica.registry.people.positions_of(person_id, self.calendar.local_date(at))
         except OrgDomainError:
-            return False
-        return any(a.unit_id == unit_id for a in positions)
+            return []
+        return [(a.unit_id, a.role) for a in held]
+
+    def member_of(self, person_id: str, unit_id: str, at: datetime) -> bool:
+        return any(u == unit_id for u, _ in self._positions(person_id, at))
 
     def holds_role_in(self, person_id: str, role: str, unit_id: str, at: datetime) -> bool:
-        try:
-            positions = self.replica.registry.people.positions_of(person_id, self.calendar.local_date(at))
-        except OrgDomainError:
-            return False
-        return any(a.unit_id == unit_id and a.role == role for a in positions)
+        return (unit_id, role) in self._positions(person_id, at)
 
     def override_authorities(self, decision: Decision, at: datetime) -> tuple[tuple[str, str], ...]:
         """The policy's (unit, role) pairs for the decision's issuer on ``at``: the roles of the party
