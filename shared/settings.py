@@ -15,7 +15,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared.security.local_secrets import secrets_dir as local_secrets_dir
 
 
-
 class CommonSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", env_file=None)
 
