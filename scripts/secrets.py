@@ -9,8 +9,11 @@ services need in ``.cache/secrets/`` (git-ignored, files mode 600):
 * ``systems.yaml`` — the public half: each system, the units it acts for and its public key, which
   the org service registers at start (``ORG_SYSTEMS_FILE``) so every service learns the keys from
   ``org.events``;
-* ``link_secret``, ``webhook_secret``, ``admin_token`` — notify's link and webhook secrets and the
-  bearer token of the services' admin endpoints.
+* ``link_secret``, ``webhook_secret`` — notify's link and webhook secrets;
+* ``keys/sessions.jwk`` — org's session key, which signs the access tokens of signed-in people
+  (every service verifies with its public half);
+* ``accounts.yaml`` + ``accounts/<username>.password`` — the local accounts of the demo and the tests
+  (:data:`ACCOUNTS`, argon2 hashes only in the YAML), loaded by org at start (``ORG_ACCOUNTS_FILE``).
 
 ``python -m scripts.secrets env [--compose]`` prints ``KEY=VALUE`` lines (for an env file).
 Nothing here has a usable default: a fresh machine gets fresh random secrets.
@@ -97,7 +100,83 @@ SYSTEMS: tuple[SystemSpec, ...] = (
     SystemSpec("test.rogue", "Hệ thống thử nghiệm không đại diện đơn vị nào", "agency", ()),
 )
 
-PLAIN_SECRETS: tuple[str, ...] = ("link_secret", "webhook_secret", "admin_token")
+PLAIN_SECRETS: tuple[str, ...] = ("link_secret", "webhook_secret")
+
+
+@dataclass(frozen=True)
+class AccountDef:
+    """A local account of the demo and the tests, with the roles (role, unit) it is granted."""
+
+    username: str
+    person_id: str
+    grants: tuple[tuple[str, str], ...]
+    full_name: str = ""  # for a person the seeds do not have (operators, auditors)
+    oidc_email: str = ""
+
+
+ALL_ROLES = (
+    "registry_admin",
+    "drafter",
+    "approver",
+    "synthesiser",
+    "standing_committee",
+    "operator",
+    "auditor",
+)
+
+ACCOUNTS: tuple[AccountDef, ...] = (
+    AccountDef("vanhanh", "p.ops.001", (("operator", "*"),), full_name="Tổ vận hành hệ thống"),
+    AccountDef("kiemtra", "p.audit.001", (("auditor", "*"),), full_name="Cán bộ kiểm tra, giám sát"),
+    AccountDef("quantri", "p.admin.001", (("registry_admin", "*"),), full_name="Quản trị sổ đăng ký"),
+    AccountDef("kg.quantri", "p.kg.010", (("registry_admin", "kg.ubnd"),)),
+    AccountDef("kg.vanphong", "p.kg.007", (("drafter", "kg.ubnd"),), oidc_email="chanh.vp@kiengiang.test"),
+    AccountDef("kg.chutich", "p.kg.005", (("approver", "kg.ubnd"),)),
+    AccountDef("kg.bdv", "p.kg.004", (("synthesiser", "kg.bdv"),)),
+    AccountDef("kg.thuongtruc", "p.kg.002", (("standing_committee", "kg.cap_uy"),)),
+    AccountDef("kg.rg.vanphong", "p.kg.rg.004", (("drafter", "kg.rg.ubnd"),)),
+    AccountDef("to.vanphong", "p.to.004", (("drafter", "hn.to.ubnd"), ("approver", "hn.to.ubnd"))),
+    AccountDef(
+        "test.root", "p.test.root", tuple((r, "*") for r in ALL_ROLES), full_name="Tài khoản kiểm thử"
+    ),
+)
+"""Accounts written to ``accounts.yaml`` (argon2 hashes) with passwords in ``accounts/<name>.password``."""
+
+
+def account_password(username: str, root: Path | None = None) -> str:
+    return ((root or SECRETS_DIR) / "accounts" / f"{username}.password").read_text(encoding="utf-8").strip()
+
+
+def _ensure_accounts(root: Path, created: list[str]) -> None:
+    from pwdlib import PasswordHash
+
+    hasher = PasswordHash.recommended()
+    entries = []
+    for acc in ACCOUNTS:
+        pw_path = root / "accounts" / f"{acc.username}.password"
+        hash_path = root / "accounts" / f"{acc.username}.hash"
+        if not pw_path.exists() or not hash_path.exists():
+            password = secrets.token_urlsafe(18)
+            _write(pw_path, password + "\n")
+            _write(hash_path, hasher.hash(password) + "\n")
+            created.append(str(pw_path.relative_to(root)))
+        entry: dict[str, object] = {
+            "username": acc.username,
+            "person_id": acc.person_id,
+            "password_hash": hash_path.read_text(encoding="utf-8").strip(),
+            "grants": [{"role": r, "unit": u, "valid_from": "2020-01-01"} for r, u in acc.grants],
+        }
+        if acc.full_name:
+            entry["full_name"] = acc.full_name
+        if acc.oidc_email:
+            entry["oidc_email"] = acc.oidc_email
+        entries.append(entry)
+    text = yaml.safe_dump(
+        {"format": "danvan-accounts/1", "accounts": entries}, allow_unicode=True, sort_keys=False
+    )
+    path = root / "accounts.yaml"
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        _write(path, text)
+        created.append("accounts.yaml")
 
 
 def _write(path: Path, text: str) -> None:
@@ -150,6 +229,11 @@ def ensure(root: Path | None = None) -> list[str]:
         if not path.exists():
             _write(path, secrets.token_urlsafe(48) + "\n")
             created.append(name)
+    session_key = key_path("sessions", root)
+    if not session_key.exists():
+        _write(session_key, json.dumps(new_private_jwk()) + "\n")
+        created.append(str(session_key.relative_to(root)))
+    _ensure_accounts(root, created)
     systems = []
     for spec in SYSTEMS:
         path = key_path(spec.system_id, root)
@@ -182,7 +266,8 @@ def env_lines(root: Path | None = None, *, compose: bool = False) -> list[str]:
     lines = [
         f"LINK_SECRET={plain_secret('link_secret', root)}",
         f"WEBHOOK_SECRET={plain_secret('webhook_secret', root)}",
-        f"ADMIN_TOKEN={plain_secret('admin_token', root)}",
+        f"AUTH_TOKEN_KEY={private_jwk('sessions', root)}",
+        f"AUTH_TOKEN_PUBLIC_KEY={json.dumps(public_of(json.loads(private_jwk('sessions', root))))}",
         f"KAFKA_ADMIN_PASSWORD={kafka_password('admin', root)}",
     ]
     for service in ("org", "tasks", "notify", "reports"):
@@ -194,6 +279,8 @@ def env_lines(root: Path | None = None, *, compose: bool = False) -> list[str]:
             name = principal.upper().replace("-", "_")
             lines.append(f"{name}_KAFKA_PASSWORD={kafka_password(principal, root)}")
     if compose:
+        accounts = (root / "accounts.yaml").read_text(encoding="utf-8")
+        lines.append(f"ORG_ACCOUNTS_YAML={json.dumps(yaml.safe_load(accounts), ensure_ascii=False)}")
         systems = (root / "systems.yaml").read_text(encoding="utf-8")
         lines.append(f"ORG_SYSTEMS_YAML={json.dumps(yaml.safe_load(systems), ensure_ascii=False)}")
     return lines

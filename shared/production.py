@@ -11,8 +11,9 @@ What is checked, per service (:data:`REQUIREMENTS`):
 * every service — the broker: ``KAFKA_SECURITY_PROTOCOL`` must not be ``PLAINTEXT`` and
   ``KAFKA_PASSWORD`` must be set (and not a development value); its signing key: ``SIGNING_KEY``
   (the private Ed25519 JWK as JSON) or ``SIGNING_KEY_FILE`` (a path to it) must be set and hold a
-  private Ed25519 JWK; ``ADMIN_TOKEN``, when set, must be a real secret;
-* org — ``ADMIN_TOKEN`` must be set (the registry is administered through it);
+  private Ed25519 JWK; the pages' origins (``AUTH_ALLOWED_ORIGINS``) must be https;
+* org — its session key ``AUTH_TOKEN_KEY`` (signs access tokens) must be set; the others need
+  its public half ``AUTH_TOKEN_PUBLIC_KEY``;
 * notify — ``LINK_SECRET`` must be set, at least 32 characters, and not the development default
   (nor may any ``LINK_PREVIOUS_KEYS`` secret be); ``WEBHOOK_SECRET`` (webhooks are sent exactly when
   it is set) must not be empty, short or a development value.
@@ -162,18 +163,51 @@ def check_signing_key(env: Env) -> list[str]:
     ]
 
 
-def check_admin_token_if_set(env: Env) -> list[str]:
-    if "ADMIN_TOKEN" not in env:
-        return []
-    problem = _secret_problem("ADMIN_TOKEN", env["ADMIN_TOKEN"], what="bearer token of the admin endpoints")
-    return [problem] if problem else []
+def check_session_key(env: Env) -> list[str]:
+    """org signs access tokens with its session key: a private Ed25519 JWK of its own."""
+    inline, path = env.get("AUTH_TOKEN_KEY"), env.get("AUTH_TOKEN_KEY_FILE")
+    if inline and inline.strip():
+        problem = _jwk_problem("AUTH_TOKEN_KEY", inline)
+        return [problem] if problem else []
+    if path and path.strip():
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            return [f"AUTH_TOKEN_KEY_FILE {path} cannot be read ({exc.strerror or type(exc).__name__})"]
+        problem = _jwk_problem(f"AUTH_TOKEN_KEY_FILE {path}", text)
+        return [problem] if problem else []
+    return ["neither AUTH_TOKEN_KEY nor AUTH_TOKEN_KEY_FILE is set (org's session key signs access tokens)"]
 
 
-def check_admin_token(env: Env) -> list[str]:
-    problem = _secret_problem(
-        "ADMIN_TOKEN", env.get("ADMIN_TOKEN"), what="bearer token of the registry's administration endpoints"
+def check_token_public_key(env: Env) -> list[str]:
+    """Every other service verifies access tokens with the public half of org's session key."""
+    raw = env.get("AUTH_TOKEN_PUBLIC_KEY")
+    if not raw or not raw.strip():
+        return [
+            "AUTH_TOKEN_PUBLIC_KEY is not set (the public JWK of org's session key; without it nobody can sign in)"
+        ]
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return ["AUTH_TOKEN_PUBLIC_KEY is not a JSON Web Key"]
+    if not isinstance(data, dict) or data.get("kty") != "OKP" or data.get("crv") != "Ed25519" or "d" in data:
+        return ["AUTH_TOKEN_PUBLIC_KEY must be the PUBLIC Ed25519 JWK (kty OKP, crv Ed25519, no d)"]
+    return []
+
+
+def check_secure_cookies(env: Env) -> list[str]:
+    origins = env.get("AUTH_ALLOWED_ORIGINS", "")
+    if not origins.strip():
+        return ["AUTH_ALLOWED_ORIGINS is not set (the public https origins of the platform's pages)"]
+    loopback = ("http://localhost:", "http://127.0.0.1:")  # browsers treat these as secure contexts
+    plain = [
+        o.strip()
+        for o in origins.split(",")
+        if o.strip() and not o.strip().startswith(("https://", *loopback))
+    ]
+    return (
+        [f"AUTH_ALLOWED_ORIGINS must list https origins only (got {', '.join(plain)})"] if plain else []
     )
-    return [problem] if problem else []
 
 
 def check_link_secret(env: Env) -> list[str]:
@@ -206,10 +240,16 @@ def check_webhook_secret(env: Env) -> list[str]:
 _EVERY_SERVICE: tuple[Check, ...] = (check_kafka, check_signing_key)
 
 REQUIREMENTS: dict[str, tuple[Check, ...]] = {
-    "org": (*_EVERY_SERVICE, check_admin_token),
-    "tasks": (*_EVERY_SERVICE, check_admin_token_if_set),
-    "notify": (*_EVERY_SERVICE, check_admin_token_if_set, check_link_secret, check_webhook_secret),
-    "reports": (*_EVERY_SERVICE, check_admin_token_if_set),
+    "org": (*_EVERY_SERVICE, check_session_key, check_secure_cookies),
+    "tasks": (*_EVERY_SERVICE, check_token_public_key, check_secure_cookies),
+    "notify": (
+        *_EVERY_SERVICE,
+        check_token_public_key,
+        check_secure_cookies,
+        check_link_secret,
+        check_webhook_secret,
+    ),
+    "reports": (*_EVERY_SERVICE, check_token_public_key, check_secure_cookies),
 }
 """What each service checks in production."""
 

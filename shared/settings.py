@@ -63,6 +63,21 @@ class CommonSettings(BaseSettings):
         "(shared/production.py) and never read the local .cache/secrets fallback",
     )
 
+    auth_login_url: str = Field(
+        default="http://127.0.0.1:8001/dang-nhap",
+        alias="AUTH_LOGIN_URL",
+        description="org's sign-in page; pages of every service send anonymous visitors there",
+    )
+    auth_allowed_origins: str = Field(
+        default="http://127.0.0.1:8001,http://127.0.0.1:8002,http://127.0.0.1:8003,http://127.0.0.1:8004,"
+        "http://localhost:8001,http://localhost:8002,http://localhost:8003,http://localhost:8004",
+        alias="AUTH_ALLOWED_ORIGINS",
+        description="comma-separated origins whose cookie-authenticated POSTs are accepted (CSRF defence)",
+    )
+
+    def allowed_origins(self) -> tuple[str, ...]:
+        return tuple(o.strip().rstrip("/") for o in self.auth_allowed_origins.split(",") if o.strip())
+
     @property
     def production(self) -> bool:
         return self.app_env == "production"

@@ -13,7 +13,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pymongo import ASCENDING
 
@@ -33,6 +33,9 @@ from services.notify.service import NO_RECIPIENT, NotifyService
 from services.notify.settings import NotifySettings
 from services.notify.worker import DeliveryWorker, state_of
 from services.org.replica import OrgReplica
+from shared.access.audit import MongoAuditLog
+from shared.access.guard import access_for
+from shared.access.roles import Identity, Role
 from shared.contract.envelope import Envelope, Event
 from shared.contract.events.org import ORG_EVENT_TYPES
 from shared.contract.topics import DECISION_EVENTS, ORG_EVENTS
@@ -40,7 +43,6 @@ from shared.http import install_error_handlers
 from shared.reliability.consumer import Handler
 from shared.reliability.unit_of_work import Change, apply
 from shared.runtime import ServiceRuntime
-from shared.security.admin import require_admin
 from shared.store import AggregateStore, Stored
 
 log = logging.getLogger("notify.app")
@@ -134,8 +136,8 @@ def now() -> datetime:
 
 
 def _public(doc: dict[str, Any], *, demo: bool) -> dict[str, Any]:
-    """An operator's view of a delivery. Message bodies carry action links (credentials), so
-    they are shown only in demo mode."""
+    """An operator's view of a delivery. Never the address or the body: bodies carry action links
+    (credentials) and addresses are personal data (operators see ids; the mailbox has the rest)."""
     s = doc.get("state", {})
     out = {
         "id": doc["_id"],
@@ -154,15 +156,14 @@ def _public(doc: dict[str, Any], *, demo: bool) -> dict[str, Any]:
         "history": s.get("history", []),
     }
     if demo:
-        out["to"] = s.get("to")
         out["subject"] = (s.get("rendered") or {}).get("subject")
-        out["text"] = (s.get("rendered") or {}).get("text")
     return out
 
 
 def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRuntime]:
     settings = settings or NotifySettings()
     runtime = NotifyRuntime(settings)
+    access = access_for("notify", settings, MongoAuditLog(runtime.db["audit"]))
     svc = runtime.service
     org_consumer = runtime.subscribe(
         ORG_EVENTS,
@@ -196,6 +197,7 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
     )
 
     install_error_handlers(app)
+    access.install(app)
     app.include_router(
         build_pages_router(
             PagesDeps(
@@ -206,7 +208,8 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
                 now=now,
                 link_on_record=svc.link_on_record,
             )
-        )
+        ),
+        dependencies=[access.public("action-link pages: the signed link is the credential")],
     )
 
     app.include_router(
@@ -221,10 +224,11 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
                 rate_limiter=runtime.comment_limiter,
                 link_on_record=svc.link_on_record,
             )
-        )
+        ),
+        dependencies=[access.public("public comment (citizens) and moderation (signed link) pages")],
     )
 
-    @app.get("/health")
+    @app.get("/health", dependencies=[access.public("liveness probe; counts only")])
     async def health() -> dict[str, Any]:
         return {
             **runtime.health(),
@@ -234,17 +238,30 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
             "delivery_failed_attempts": runtime.worker.failed_attempts,
         }
 
-    @app.post("/api/links/{token_id}/revoke", dependencies=[Depends(require_admin)])
-    async def revoke_link(token_id: str, reason: str = "") -> dict[str, Any]:
+    @app.post("/api/links/{token_id}/revoke")
+    async def revoke_link(
+        token_id: str,
+        request: Request,
+        reason: str = "",
+        identity: Identity = access.require(Role.OPERATOR, Role.REGISTRY_ADMIN),
+    ) -> dict[str, Any]:
         """Operator action: revoke an issued link; its page answers 410 from then on."""
         revoked = await svc.revoke_link(token_id, reason[:500])
+        await access.changed(
+            request,
+            identity,
+            "notify.revoke_link",
+            reason[:500],
+            token_id=token_id,
+            found=revoked is not None,
+        )
         if revoked is None:
             raise HTTPException(
                 404, detail={"code": "unknown_link", "message": "Không tìm thấy liên kết với mã đã cho."}
             )
         return _jsonable(revoked)  # type: ignore[no-any-return]
 
-    @app.get("/deliveries", dependencies=[Depends(require_admin)])
+    @app.get("/deliveries", dependencies=[access.require(Role.OPERATOR)])
     async def deliveries(
         status: str | None = Query(default=None, description=f"one of {', '.join(STATUSES)}"),
         decision_id: str | None = None,
@@ -269,8 +286,10 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
             headers={"Cache-Control": "no-store"},
         )
 
-    @app.post("/deliveries/{delivery_id}/requeue", dependencies=[Depends(require_admin)])
-    async def requeue_delivery(delivery_id: str) -> dict[str, Any]:
+    @app.post("/deliveries/{delivery_id}/requeue")
+    async def requeue_delivery(
+        delivery_id: str, request: Request, identity: Identity = access.require(Role.OPERATOR)
+    ) -> dict[str, Any]:
         """Operator action: give a dead-lettered delivery a fresh retry budget (history kept)."""
         problems: list[str] = []
 
@@ -291,8 +310,10 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
         if problems:
             raise HTTPException(404 if problems[0] == "not_found" else 409, problems[0])
         runtime.worker.wake()
+        await access.changed(request, identity, "notify.requeue", "", delivery_id=delivery_id)
         return {"id": delivery_id, "status": DeliveryStatus.PENDING.value}
 
+    app.state.access = access
     return app, runtime
 
 

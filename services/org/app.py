@@ -14,21 +14,29 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Body, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from services.org.authorization import scope_of
 from services.org.contract import DESCRIPTION
 from services.org.domain.errors import OrgDomainError, SeedFormatError
 from services.org.domain.people import KIEN_GIANG_357, THANH_OAI_05
 from services.org.domain.policy import DocumentFlags, DocumentType
 from services.org.domain.units import UnitKind
+from services.org.replica import unit_ancestors
 from services.org.service import OrgChangeRefused, OrgService
+from services.org.signin.accounts import MongoAccountStore, bootstrap_events, parse_accounts
+from services.org.signin.pages import SignIn, make_signin_router
+from services.org.signin.sessions import SessionStore
+from shared.access.audit import MongoAuditLog
+from shared.access.guard import access_for, today_vn
+from shared.access.roles import Identity, Role
+from shared.access.tokens import load_issuer_key
 from shared.contract.envelope import MalformedEvent, event_class
 from shared.contract.events.org import OrgEvent
 from shared.http import install_error_handlers
 from shared.runtime import ServiceRuntime
-from shared.security.admin import require_admin
 from shared.security.local_secrets import production, secrets_dir
 from shared.settings import CommonSettings
 
@@ -51,6 +59,27 @@ class OrgSettings(CommonSettings):
         default=None, alias="ORG_SYSTEMS_YAML", description="the same content inline (compose)"
     )
 
+    accounts_file: str | None = Field(
+        default=None,
+        alias="ORG_ACCOUNTS_FILE",
+        description="danvan-accounts/1 YAML of local accounts (argon2 hashes) and their grants, loaded at "
+        "start-up (development default: the generated .cache/secrets/accounts.yaml)",
+    )
+
+    accounts_yaml: str | None = Field(
+        default=None, alias="ORG_ACCOUNTS_YAML", description="the same content inline (compose)"
+    )
+
+    def accounts_source(self) -> tuple[str, str] | None:
+        if self.accounts_yaml:
+            return self.accounts_yaml, "ORG_ACCOUNTS_YAML"
+        path = Path(self.accounts_file) if self.accounts_file else None
+        if path is None and not production():
+            path = secrets_dir() / "accounts.yaml"
+        if path is not None and path.exists():
+            return path.read_text(encoding="utf-8"), str(path)
+        return None
+
     def systems_source(self) -> tuple[str, str] | None:
         if self.systems_yaml:
             return self.systems_yaml, "ORG_SYSTEMS_YAML"
@@ -69,8 +98,9 @@ class ProposedEvent(BaseModel):
 
 
 class ChangeRequest(BaseModel):
-    request_id: str = Field(default_factory=lambda: str(uuid.uuid4()), min_length=1)
-    events: list[ProposedEvent] = Field(min_length=1)
+    request_id: str = Field(default_factory=lambda: str(uuid.uuid4()), min_length=1, max_length=200)
+    events: list[ProposedEvent] = Field(min_length=1, max_length=500)
+    reason: str = Field(default="", max_length=2000, description="why (kept in the audit log)")
 
 
 def _today() -> date:
@@ -103,6 +133,17 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
     settings = settings or OrgSettings()
     runtime = ServiceRuntime("org", settings)
     service = OrgService(runtime.store("registries"), runtime.emitter, on_saved=runtime.relay.wake)
+    audit = MongoAuditLog(runtime.db["audit"])
+    access = access_for("org", settings, audit, ancestors=unit_ancestors(lambda: service.registry))
+    accounts = MongoAccountStore(runtime.db["accounts"])
+    signin = SignIn(
+        accounts=accounts,
+        sessions=SessionStore(runtime.db["sessions"], runtime.db["signin_throttle"]),
+        registry=lambda: service.registry,
+        key=load_issuer_key(),
+        access=access,
+        secure_cookies=settings.production,
+    )
 
     @runtime.on_start
     async def load_registry() -> None:
@@ -112,6 +153,15 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
         source = settings.systems_source()
         if source is not None:
             await service.load_systems(*source)
+        accounts_source = settings.accounts_source()
+        if accounts_source is not None:
+            specs = parse_accounts(*accounts_source)
+            reg = service.registry
+            events = bootstrap_events(specs, set(reg.people.persons), set(reg.access.records))
+            if events:
+                await service.change(f"accounts:{uuid.uuid4()}", events)
+            for spec in specs:
+                await accounts.upsert(spec)
 
     app = FastAPI(
         title="Org registry — sổ đăng ký tổ chức",
@@ -121,6 +171,8 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
     )
 
     install_error_handlers(app)
+    access.install(app)
+    app.include_router(make_signin_router(signin))
 
     @app.exception_handler(OrgDomainError)
     async def _domain_error(_: Request, exc: OrgDomainError) -> JSONResponse:
@@ -137,7 +189,7 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
     async def _seed_error(_: Request, exc: SeedFormatError) -> JSONResponse:
         return _refusal(422, exc.code, exc.message_vi)
 
-    @app.get("/health")
+    @app.get("/health", dependencies=[access.public("liveness probe; counts only")])
     async def health() -> dict[str, Any]:
         return {
             **runtime.health(),
@@ -146,7 +198,7 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
         }
 
     # -------------------------------------------------------------- queries
-    @app.get("/api/units")
+    @app.get("/api/units", dependencies=[access.signed_in()])
     async def list_units(
         locality: str | None = None, kind: str | None = None, on: date | None = None
     ) -> list[dict[str, Any]]:
@@ -158,7 +210,7 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
         found = [h.find_unit(uid, when) for uid in sorted(h.units)]
         return [_json(u) for u in found if u is not None and (k is None or u.kind == k)]
 
-    @app.get("/api/units/{unit_id}")
+    @app.get("/api/units/{unit_id}", dependencies=[access.signed_in()])
     async def get_unit(unit_id: str, on: date | None = None) -> dict[str, Any]:
         when = on or _today()
         h = service.registry.hierarchy
@@ -169,7 +221,7 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
             "children": [_json(c) for c in h.children_of(unit_id, when)],
         }
 
-    @app.get("/api/units/{unit_id}/counterpart")
+    @app.get("/api/units/{unit_id}/counterpart", dependencies=[access.signed_in()])
     async def counterpart(
         unit_id: str, kind: Annotated[list[str], Query()], on: date | None = None
     ) -> list[dict[str, Any]]:
@@ -177,7 +229,7 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
         kinds = [UnitKind.parse(k) for k in kind]
         return [_json(u) for u in service.registry.hierarchy.counterparts(unit_id, kinds, on or _today())]
 
-    @app.get("/api/units/{unit_id}/in-charge")
+    @app.get("/api/units/{unit_id}/in-charge", dependencies=[access.signed_in()])
     async def in_charge(
         unit_id: str, on: date | None = None, rules: str = "kien_giang_357"
     ) -> dict[str, Any]:
@@ -185,7 +237,7 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
         rulebook = THANH_OAI_05 if rules == "thanh_oai_05" else KIEN_GIANG_357
         return _obj(service.registry.people.dan_van_in_charge(unit_id, on or _today(), rulebook))
 
-    @app.get("/api/systems/{system_id}")
+    @app.get("/api/systems/{system_id}", dependencies=[access.require(Role.OPERATOR, Role.REGISTRY_ADMIN)])
     async def system(system_id: str, on: date | None = None) -> dict[str, Any]:
         """An agency system: the units it acts for on ``on`` and its keys (public halves only)."""
         found = service.registry.systems.get(system_id)
@@ -209,14 +261,24 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
         }
 
     @app.get("/api/people/{person_id}")
-    async def person(person_id: str, on: date | None = None) -> dict[str, Any]:
+    async def person(
+        person_id: str, on: date | None = None, identity: Identity = access.signed_in()
+    ) -> dict[str, Any]:
+        """A person and their positions; contact channels only for a registry administrator of one
+        of the person's units (people's contact data is personal data)."""
         people = service.registry.people
-        return {
-            **_json(people.person(person_id)),
-            "positions": [_json(a) for a in people.positions_of(person_id, on or _today())],
-        }
+        positions = people.positions_of(person_id, on or _today())
+        body = {**_json(people.person(person_id)), "positions": [_json(a) for a in positions]}
+        units = [a.unit_id for a in people.positions_of(person_id, _today())]
+        if not (
+            identity.platform_wide({Role.REGISTRY_ADMIN}, today_vn())
+            or access.covers(identity, {Role.REGISTRY_ADMIN}, units)
+        ):
+            body.pop("contacts", None)
+            body["contacts_hidden"] = True
+        return body
 
-    @app.get("/api/consultation")
+    @app.get("/api/consultation", dependencies=[access.signed_in()])
     async def consultation(
         issuer: str,
         doc_type: str,
@@ -236,8 +298,10 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
         return _obj(answer)
 
     # -------------------------------------------------------------- administration
-    @app.post("/api/changes", status_code=201, dependencies=[Depends(require_admin)])
-    async def submit_change(change: ChangeRequest) -> dict[str, Any]:
+    @app.post("/api/changes", status_code=201)
+    async def submit_change(
+        change: ChangeRequest, request: Request, identity: Identity = access.require(Role.REGISTRY_ADMIN)
+    ) -> dict[str, Any]:
         """Append org events (unit registered/changed/merged, person assigned, delegation…)."""
         events: list[OrgEvent] = []
         for i, proposed in enumerate(change.events):
@@ -262,32 +326,99 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
                     },
                 )
             events.append(ev)
+        await _authorise_change(request, identity, events)
         appended = await service.change(change.request_id, events)
+        await access.changed(
+            request,
+            identity,
+            "org.change",
+            change.reason,
+            request_id=change.request_id,
+            events=",".join(e.event_type for e in events),
+            appended=appended,
+        )
         return {"request_id": change.request_id, "appended": appended, "registry_version": service.version}
 
-    @app.post("/api/import/yaml", status_code=201, dependencies=[Depends(require_admin)])
+    async def _authorise_change(request: Request, identity: Identity, events: list[OrgEvent]) -> None:
+        scope = scope_of(events, service.registry, _today())
+        if identity.platform_wide({Role.REGISTRY_ADMIN}, today_vn()):
+            return
+        if scope.registry_wide:
+            await access.refuse(
+                request,
+                identity,
+                403,
+                "registry_wide_change",
+                "Thay đổi này thuộc phạm vi toàn sổ đăng ký ("
+                + ", ".join(sorted(set(scope.registry_wide)))
+                + ") — cần quản trị sổ đăng ký toàn hệ thống.",
+                page=False,
+            )
+        outside = sorted(u for u in scope.units if not access.covers(identity, {Role.REGISTRY_ADMIN}, [u]))
+        if outside:
+            await access.refuse(
+                request,
+                identity,
+                403,
+                "outside_scope",
+                f"Tài khoản chỉ được quản trị đơn vị thuộc phạm vi được giao; ngoài phạm vi: {', '.join(outside)}.",
+                page=False,
+            )
+
+    async def _import(
+        request: Request, identity: Identity, what: str, rid: str, events: list[OrgEvent]
+    ) -> int:
+        await _authorise_change(request, identity, events)
+        appended = await service.change(rid, events)
+        await access.changed(request, identity, what, "", request_id=rid, appended=appended)
+        return appended
+
+    @app.post("/api/import/yaml", status_code=201)
     async def import_yaml(
-        body: Annotated[str, Body(media_type="application/yaml")], request_id: str | None = None
+        body: Annotated[str, Body(media_type="application/yaml")],
+        request: Request,
+        request_id: str | None = None,
+        identity: Identity = access.require(Role.REGISTRY_ADMIN),
     ) -> dict[str, Any]:
         """Bulk import in the seed format (services/org/seeds/README.md)."""
         rid = request_id or str(uuid.uuid4())
-        return {"request_id": rid, "appended": await service.import_yaml(rid, body, "import.yaml")}
+        events = service.yaml_events(body, "import.yaml")
+        return {
+            "request_id": rid,
+            "appended": await _import(request, identity, "org.import_yaml", rid, events),
+        }
 
-    @app.post("/api/import/units.csv", status_code=201, dependencies=[Depends(require_admin)])
+    @app.post("/api/import/units.csv", status_code=201)
     async def import_csv(
-        body: Annotated[str, Body(media_type="text/csv")], request_id: str | None = None
+        body: Annotated[str, Body(media_type="text/csv")],
+        request: Request,
+        request_id: str | None = None,
+        identity: Identity = access.require(Role.REGISTRY_ADMIN),
     ) -> dict[str, Any]:
         rid = request_id or str(uuid.uuid4())
-        return {"request_id": rid, "appended": await service.import_units_csv(rid, body, "units.csv")}
+        events = service.csv_events(body, "units.csv")
+        return {
+            "request_id": rid,
+            "appended": await _import(request, identity, "org.import_csv", rid, events),
+        }
 
-    @app.post("/api/policies", status_code=201, dependencies=[Depends(require_admin)])
+    @app.post("/api/policies", status_code=201)
     async def publish_policy(
-        body: Annotated[str, Body(media_type="application/yaml")], request_id: str | None = None
+        body: Annotated[str, Body(media_type="application/yaml")],
+        request: Request,
+        request_id: str | None = None,
+        identity: Identity = access.require(Role.REGISTRY_ADMIN),
     ) -> dict[str, Any]:
-        """Publish a new consultation policy version (YAML, see seeds/policy_v1.yaml)."""
+        """Publish a new consultation policy version (YAML, see seeds/policy_v1.yaml); only a
+        platform-wide registry administrator may."""
         rid = request_id or str(uuid.uuid4())
-        return {"request_id": rid, "appended": await service.publish_policy_yaml(rid, body, "policy.yaml")}
+        events = service.policy_yaml_events(body, "policy.yaml")
+        return {
+            "request_id": rid,
+            "appended": await _import(request, identity, "org.publish_policy", rid, events),
+        }
 
     app.state.service = service
     app.state.runtime = runtime
+    app.state.access = access
     return app, runtime

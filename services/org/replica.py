@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pymongo import ASCENDING
@@ -21,6 +22,7 @@ from pymongo.errors import DuplicateKeyError
 from services.org.domain.errors import OrgDomainError
 from services.org.domain.projection import Projection
 from services.org.domain.registry import OrgRegistry
+from shared.access.guard import today_vn
 from shared.contract.envelope import Envelope, Event, event_class
 from shared.contract.events.org import OrgEvent
 from shared.reliability.errors import PermanentError
@@ -77,3 +79,15 @@ def org_event_types() -> list[type[Event]]:
     from shared.contract.events.org import ORG_EVENT_TYPES
 
     return [event_class(c.event_type, c.event_version) for c in ORG_EVENT_TYPES]
+
+
+def unit_ancestors(registry: Callable[[], OrgRegistry]) -> Callable[[str], tuple[str, ...]]:
+    """``ancestors(unit_id)`` for :class:`shared.access.guard.Access`: the unit's parents today, from
+    the registry ``registry()`` returns (a replica's, or org's own); unknown unit → none."""
+
+    def ancestors(unit_id: str) -> tuple[str, ...]:
+        with contextlib.suppress(OrgDomainError):
+            return tuple(u.id for u in registry().hierarchy.ancestors_of(unit_id, today_vn()))
+        return ()
+
+    return ancestors

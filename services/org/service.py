@@ -115,6 +115,15 @@ class OrgService:
             events = seed_events(parse_seed(text, str(path.name)))
         return await self.change(f"seed:{name}:{digest}", events, label=f"seed:{name}")
 
+    def yaml_events(self, text: str, source: str) -> list[OrgEvent]:
+        return seed_events(parse_seed(text, source))
+
+    def csv_events(self, text: str, source: str) -> list[OrgEvent]:
+        return seed_events(parse_units_csv(text, source, self.registry.hierarchy))
+
+    def policy_yaml_events(self, text: str, source: str) -> list[OrgEvent]:
+        return policy_events(parse_policy(text, source), REGISTRY_ID)
+
     async def import_yaml(self, request_id: str, text: str, source: str) -> int:
         return await self.change(request_id, seed_events(parse_seed(text, source)))
 

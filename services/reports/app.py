@@ -14,12 +14,14 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from faststream.middlewares import AckPolicy
 
-from services.org.replica import OrgReplica
+from services.org.replica import OrgReplica, unit_ancestors
 from services.reports.handlers import ReportsHandlers
 from services.reports.names import OrgNames
 from services.reports.settings import ReportsSettings
 from services.reports.store import ReportsStore
 from services.reports.web import make_router
+from shared.access.audit import MongoAuditLog
+from shared.access.guard import access_for
 from shared.contract import topics
 from shared.http import install_error_handlers
 from shared.runtime import ServiceRuntime
@@ -32,6 +34,9 @@ def build(settings: ReportsSettings | None = None) -> tuple[FastAPI, ServiceRunt
     runtime = ServiceRuntime(NAME, settings)
     store = ReportsStore(runtime.db, inbox_size=settings.inbox_size)
     replica = OrgReplica(runtime.db["org_events"])
+    access = access_for(
+        NAME, settings, MongoAuditLog(runtime.db["audit"]), ancestors=unit_ancestors(lambda: replica.registry)
+    )
     handlers = ReportsHandlers(store, replica, retry_max_seconds=settings.retry_max_seconds)
     group = f"{NAME}{settings.group_suffix}"
 
@@ -61,13 +66,15 @@ def build(settings: ReportsSettings | None = None) -> tuple[FastAPI, ServiceRunt
     )
 
     install_error_handlers(app)
+    access.install(app)
 
-    @app.get("/health", tags=["ops"])
+    @app.get("/health", tags=["ops"], dependencies=[access.public("liveness probe; counts only")])
     async def health() -> JSONResponse:
         body = runtime.health()
         body["org_events"] = replica.count
         body["dead_letters_recorded"] = handlers.dead_letters_seen
         return JSONResponse(body, status_code=200)
 
-    app.include_router(make_router(store, OrgNames(replica), list_limit=settings.list_limit))
+    app.include_router(make_router(store, OrgNames(replica), access, list_limit=settings.list_limit))
+    app.state.access = access
     return app, runtime

@@ -15,22 +15,24 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
 from pydantic import Field
 
-from services.org.replica import OrgReplica
+from services.org.replica import OrgReplica, unit_ancestors
 from services.tasks.clock import Clock
 from services.tasks.contract import DESCRIPTION
 from services.tasks.decisions import DecisionService, facts_from_state, verify_stored
 from services.tasks.org_port import ReplicaOrgPort
 from services.tasks.workflows.service import register as register_workflows
+from shared.access.audit import MongoAuditLog
+from shared.access.guard import access_for
+from shared.access.roles import Identity, Role
 from shared.contract import topics
 from shared.contract.envelope import Envelope, Event
 from shared.contract.events.decisions import DECISION_REQUEST_TYPES, DecisionRequest
 from shared.contract.events.org import ORG_EVENT_TYPES
 from shared.http import install_error_handlers
 from shared.runtime import ServiceRuntime
-from shared.security.admin import require_admin
 from shared.security.principal import RecordAuthenticator
 from shared.settings import CommonSettings
 
@@ -61,6 +63,12 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
     runtime = ServiceRuntime("tasks", settings)
     clock = Clock(adjustable=settings.demo_mode)
     replica = OrgReplica(runtime.db["org_events"])
+    access = access_for(
+        "tasks",
+        settings,
+        MongoAuditLog(runtime.db["audit"]),
+        ancestors=unit_ancestors(lambda: replica.registry),
+    )
     decisions_store = runtime.store("decisions")
     rejections_store = runtime.store("rejections")
     service = DecisionService(
@@ -92,7 +100,7 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
         authenticate=authenticate,
     )
     workflows = register_workflows(
-        runtime, clock, replica, group=group, org_ready=org_ready, authenticate=authenticate
+        runtime, clock, replica, group=group, org_ready=org_ready, authenticate=authenticate, access=access
     )
 
     timer: dict[str, asyncio.Task[None]] = {}
@@ -134,8 +142,18 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
     )
 
     install_error_handlers(app)
+    access.install(app)
 
-    @app.get("/health")
+    async def readable(decision_id: str, request: Request, identity: Identity) -> Any:
+        """The decision, if the caller's units issue it or are consulted on it (or above them)."""
+        d = await service.get(decision_id)
+        if d is None:
+            raise _not_found(decision_id)
+        units = [u for u in (d.issuer_unit_id, *d.consultees.keys()) if u]
+        await access.check(request, identity, access.may_read_case(identity, units), "quyết định")
+        return d
+
+    @app.get("/health", dependencies=[access.public("liveness probe; counts only")])
     async def health() -> dict[str, Any]:
         return {
             **runtime.health(),
@@ -145,10 +163,10 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
         }
 
     @app.get("/api/decisions/{decision_id}")
-    async def get_decision(decision_id: str) -> dict[str, Any]:
-        d = await service.get(decision_id)
-        if d is None:
-            raise _not_found(decision_id)
+    async def get_decision(
+        decision_id: str, request: Request, identity: Identity = access.signed_in()
+    ) -> dict[str, Any]:
+        d = await readable(decision_id, request, identity)
         return {
             "decision_id": d.decision_id,
             "status": d.status.value if d.status else None,
@@ -171,21 +189,30 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
         }
 
     @app.get("/api/decisions/{decision_id}/history")
-    async def history(decision_id: str) -> list[dict[str, Any]]:
+    async def history(
+        decision_id: str, request: Request, identity: Identity = access.signed_in()
+    ) -> list[dict[str, Any]]:
+        await readable(decision_id, request, identity)
         stored = await decisions_store.load(decision_id)
         if stored is None:
             raise _not_found(decision_id)
         return [{"type": f.event_type, **f.model_dump(mode="json")} for f in facts_from_state(stored.state)]
 
     @app.get("/api/decisions/{decision_id}/rejections")
-    async def rejections(decision_id: str) -> list[dict[str, Any]]:
+    async def rejections(
+        decision_id: str, request: Request, identity: Identity = access.signed_in()
+    ) -> list[dict[str, Any]]:
         """Requests about this decision that were refused (who sent them, the code, the Vietnamese reason)."""
+        await readable(decision_id, request, identity)
         cursor = rejections_store.collection.find({"state.decision_id": decision_id}, {"state": 1})
         return [dict(doc["state"]) async for doc in cursor]
 
     @app.get("/api/decisions/{decision_id}/verify")
-    async def verify(decision_id: str) -> dict[str, Any]:
+    async def verify(
+        decision_id: str, request: Request, identity: Identity = access.signed_in()
+    ) -> dict[str, Any]:
         """Recompute the decision's hash chain; says where it breaks if anything was altered."""
+        await readable(decision_id, request, identity)
         stored = await decisions_store.load(decision_id)
         if stored is None:
             raise _not_found(decision_id)
@@ -199,8 +226,13 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
             "message": r.message_vi or "Chuỗi lịch sử toàn vẹn.",
         }
 
-    @app.post("/admin/clock/advance", dependencies=[Depends(require_admin)])
-    async def advance_clock(days: float = 0, hours: float = 0) -> dict[str, Any]:
+    @app.post("/admin/clock/advance")
+    async def advance_clock(
+        request: Request,
+        days: float = 0,
+        hours: float = 0,
+        identity: Identity = access.require(Role.OPERATOR),
+    ) -> dict[str, Any]:
         """Demo only: move the service clock forward, then run the timers at once."""
         try:
             now = clock.advance(timedelta(days=days, hours=hours))
@@ -217,6 +249,7 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
                 422, detail={"code": "clock_backwards", "message": "Đồng hồ chỉ được chỉnh tiến."}
             ) from exc
         fired = await service.tick_all() + await workflows.tick_all()
+        await access.changed(request, identity, "tasks.clock_advance", "", days=days, hours=hours)
         return {"now": now.isoformat(), "fired": fired}
 
     app.include_router(workflows.router)
@@ -224,4 +257,5 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
     app.state.runtime = runtime
     app.state.replica = replica
     app.state.clock = clock
+    app.state.access = access
     return app, runtime

@@ -7,12 +7,14 @@ org service registers their public halves at start (``systems.yaml``), so tasks 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 
 from aiokafka import AIOKafkaProducer
 
 from scripts.secrets import ensure, private_jwk
+from shared.access.roles import Grant, Role
+from shared.access.tokens import issue, load_issuer_key
 from shared.contract.envelope import Envelope, Event
 from shared.security.signing import SIGNATURE_HEADER, SigningKey, sign
 
@@ -83,8 +85,40 @@ def acting_unit(event: Event, default: str) -> str:
 
 
 def admin_headers() -> dict[str, str]:
-    """The bearer token of the services' admin endpoints (``.cache/secrets/admin_token``)."""
-    from scripts.secrets import plain_secret
+    """A bearer token of the test account ``test.root`` (every role, platform-wide).
 
+    Minted directly with the machine's development session key (``.cache/secrets/keys/sessions.jwk``)
+    so tests of one service need not run org; the sign-in itself is tested through org in
+    tests/integration/test_sign_in.py.
+    """
+    return token_headers("p.test.root", "Tài khoản kiểm thử", tuple((r, "*") for r in Role))
+
+
+def token_headers(person_id: str, name: str, grants: tuple[tuple[Role | str, str], ...]) -> dict[str, str]:
+    """A bearer token for ``person_id`` holding ``grants`` (role, unit), minted with the dev key."""
     ensure()
-    return {"Authorization": f"Bearer {plain_secret('admin_token')}"}
+    key = load_issuer_key()
+    assert key is not None, "no development session key (python -m scripts.secrets ensure)"
+    token = issue(
+        key,
+        subject=person_id,
+        name=name,
+        session_id="test",
+        method="password",
+        grants=tuple(Grant(Role(r), u, date(2020, 1, 1)) for r, u in grants),
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def sign_in(org_url: str, username: str) -> dict[str, str]:
+    """Sign in through org's ``POST /api/session`` with the account's generated password."""
+    import httpx
+
+    from scripts.secrets import account_password
+
+    async with httpx.AsyncClient(timeout=20) as c:
+        r = await c.post(
+            f"{org_url}/api/session", json={"username": username, "password": account_password(username)}
+        )
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}

@@ -55,7 +55,7 @@ def test_services_run_in_production_as_their_own_principal(service: str) -> None
         env["KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT" and env["KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
     )
     assert env["KAFKA_USERNAME"] == service
-    for var in ("KAFKA_PASSWORD", "SIGNING_KEY", "ADMIN_TOKEN"):
+    for var in ("KAFKA_PASSWORD", "SIGNING_KEY", "AUTH_TOKEN_PUBLIC_KEY"):
         m = REQUIRED.match(env[var])
         assert m, f"{service}.{var} must be ${{VAR:?message}}, is {env[var]!r}"
     assert REQUIRED.match(env["KAFKA_PASSWORD"])["var"] == f"{service.upper()}_KAFKA_PASSWORD"  # type: ignore[index]
@@ -67,6 +67,8 @@ def test_notify_gets_its_link_and_webhook_secrets_and_public_address_from_the_en
     for var in ("LINK_SECRET", "WEBHOOK_SECRET", "PUBLIC_BASE_URL"):
         assert REQUIRED.match(env[var]), var
     assert REQUIRED.match(env_of("org")["ORG_SYSTEMS_YAML"])
+    assert REQUIRED.match(env_of("org")["ORG_ACCOUNTS_YAML"])
+    assert REQUIRED.match(env_of("org")["AUTH_TOKEN_KEY"])
 
 
 def test_no_secret_has_a_default_anywhere() -> None:
@@ -93,7 +95,7 @@ def test_every_variable_is_one_the_generator_writes(tmp_path: Path) -> None:
     generated = {line.split("=", 1)[0] for line in secrets_script.env_lines(tmp_path, compose=True)}
     used = references(COMPOSE)
     assert used - generated == {"PUBLIC_BASE_URL"}  # ./dev secrets adds it to .env.compose
-    assert {"LINK_SECRET", "WEBHOOK_SECRET", "ADMIN_TOKEN", "KAFKA_ADMIN_PASSWORD"} <= used
+    assert {"LINK_SECRET", "WEBHOOK_SECRET", "AUTH_TOKEN_KEY", "AUTH_TOKEN_PUBLIC_KEY", "KAFKA_ADMIN_PASSWORD"} <= used
 
 
 def test_env_file_is_git_ignored() -> None:

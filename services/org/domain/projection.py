@@ -28,7 +28,10 @@ from services.org.domain.policy import (
 from services.org.domain.registry import OrgRegistry
 from services.org.domain.seed_format import HistoryOp, Seed
 from services.org.domain.units import Level, NewUnit, UnitKind
+from shared.access.roles import ALL_UNITS
 from shared.contract.events.org import (
+    AccessGranted,
+    AccessRevoked,
     AgencyKeyRegistered,
     AgencyKeyRevoked,
     AgencySystemRegistered,
@@ -182,6 +185,21 @@ def apply(registry: OrgRegistry, event: OrgEvent) -> None:
             registry.systems.add_key(event.system_id, event.key.model_dump(), event.valid_from)
         case AgencyKeyRevoked():
             registry.systems.revoke_key(event.system_id, event.kid, event.revoked_at)
+        case AccessGranted():
+            registry.people.person(event.person_id)  # unknown_person if not registered
+            if event.unit_id != ALL_UNITS:
+                _known_units(registry, (event.unit_id,))
+            registry.access.grant(
+                event.grant_id,
+                event.person_id,
+                event.role,
+                event.unit_id,
+                event.valid_from,
+                event.valid_to,
+                event.reason,
+            )
+        case AccessRevoked():
+            registry.access.revoke(event.grant_id, event.on)
         case _:
             raise OrgDomainError(
                 f"Sự kiện “{event.event_type}” không được hỗ trợ bởi bản sao sổ đăng ký tổ chức.",

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from services.org.domain.access import AccessGrants
 from services.org.domain.hierarchy import Hierarchy
 from services.org.domain.people import PeopleRegistry
 from services.org.domain.policy import (
@@ -37,6 +38,7 @@ class OrgRegistry:
     people: PeopleRegistry = field(default_factory=_people_factory)
     policies: PolicySet = field(default_factory=PolicySet)
     systems: SystemRegistry = field(default_factory=SystemRegistry)
+    access: AccessGrants = field(default_factory=AccessGrants)
 
     def __post_init__(self) -> None:
         self.people.hierarchy = self.hierarchy

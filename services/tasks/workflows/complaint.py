@@ -167,6 +167,11 @@ class Complaint(Aggregate[ComplaintFact]):
         kind = KIND_VI[self.kind] if self.kind else "đơn thư"
         return f"{kind} «{self.summary}» ({self.complaint_id})"
 
+    def involved_units(self) -> tuple[str, ...]:
+        """Units that handle or share this complaint (who may read it)."""
+        units = [self.receiving_unit_id or "", *(p.unit_id for p in self.shared_with)]
+        return tuple(u for u in dict.fromkeys(units) if u)
+
     # ------------------------------------------------------------------ commands
 
     def receive(

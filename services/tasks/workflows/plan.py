@@ -102,6 +102,11 @@ class Plan(Aggregate[PlanFact]):
         self.report_due: datetime | None = None
         self.reminder_lead = 3
 
+    def involved_units(self) -> tuple[str, ...]:
+        """Issuing units and every unit with a task in the plan."""
+        units = [*self.issuer_unit_ids, *(u for (_, u) in self.tasks)]
+        return tuple(dict.fromkeys(units))
+
     # ------------------------------------------------------------------ queries
 
     def missing_reports(self) -> list[str]:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 
 from services.org.domain.errors import OrgDomainError
 from services.org.domain.units import UnitAt, UnitKind
@@ -38,6 +38,9 @@ from services.tasks.workflows.complaint import OPEN as COMPLAINT_OPEN
 from services.tasks.workflows.complaint import Complaint
 from services.tasks.workflows.plan import Plan, PlanStatus
 from services.tasks.workflows.situation import Situation
+from shared.access.audit import MemoryAuditLog
+from shared.access.guard import Access
+from shared.access.roles import Identity
 from shared.contract import topics
 from shared.contract.envelope import Envelope, Event, event_class
 from shared.contract.events.workflows import (
@@ -303,6 +306,7 @@ class WorkflowService:
         limits: ComplaintTimeLimits | None = None,
         calendar: HolidayCalendar = DEFAULT_CALENDAR,
         on_saved: Callable[[], None] | None = None,
+        access: Access | None = None,
     ) -> None:
         self.emitter = runtime_emitter
         self.org = org
@@ -310,6 +314,8 @@ class WorkflowService:
         self.limits = limits or ComplaintTimeLimits()
         self.calendar = calendar
         self.on_saved = on_saved
+        # unit tests build the service without HTTP; then the routes refuse everyone (no key)
+        self.access = access or Access("tasks", audit=MemoryAuditLog(), load_key=False)
         self.rejections = rejections
         self.kinds: dict[AggregateKind, _Kind] = {
             "complaint": _Kind(
@@ -617,21 +623,37 @@ class WorkflowService:
                 )
             return agg
 
+        access = self.access
+
+        async def readable(
+            kind: AggregateKind, aggregate_id: str, request: Request, identity: Identity, what_vi: str
+        ) -> Aggregate[Any]:
+            agg = await load(kind, aggregate_id)
+            units = agg.involved_units()  # type: ignore[attr-defined]
+            await access.check(request, identity, access.may_read_case(identity, units), what_vi)
+            return agg
+
         @router.get("/api/complaints/{complaint_id}")
-        async def get_complaint(complaint_id: str) -> dict[str, Any]:
-            c = await load("complaint", complaint_id)
+        async def get_complaint(
+            complaint_id: str, request: Request, identity: Identity = access.signed_in()
+        ) -> dict[str, Any]:
+            c = await readable("complaint", complaint_id, request, identity, "khiếu nại, kiến nghị")
             assert isinstance(c, Complaint)
             return complaint_view(c)
 
         @router.get("/api/situations/{situation_id}")
-        async def get_situation(situation_id: str) -> dict[str, Any]:
-            s = await load("situation", situation_id)
+        async def get_situation(
+            situation_id: str, request: Request, identity: Identity = access.signed_in()
+        ) -> dict[str, Any]:
+            s = await readable("situation", situation_id, request, identity, "vụ việc phức tạp")
             assert isinstance(s, Situation)
             return situation_view(s)
 
         @router.get("/api/plans/{plan_id}")
-        async def get_plan(plan_id: str) -> dict[str, Any]:
-            p = await load("plan", plan_id)
+        async def get_plan(
+            plan_id: str, request: Request, identity: Identity = access.signed_in()
+        ) -> dict[str, Any]:
+            p = await readable("plan", plan_id, request, identity, "kế hoạch phối hợp")
             assert isinstance(p, Plan)
             return plan_view(p)
 
@@ -733,6 +755,7 @@ def register(
     calendar: HolidayCalendar = DEFAULT_CALENDAR,
     org_ready: CatchUp | None = None,
     authenticate: Authenticator | None = None,
+    access: Access | None = None,
 ) -> WorkflowService:
     """Create the workflow stores, subscribe to ``tasks.workflow-requests`` in ``group`` and return
     the service (``tick_all()`` for the timer loop, ``router`` for the HTTP app).
@@ -751,6 +774,7 @@ def register(
         limits=limits,
         calendar=calendar,
         on_saved=runtime.relay.wake,
+        access=access,
     )
 
     async def on_request(env: Envelope, event: Event) -> None:

@@ -117,6 +117,14 @@ class Situation(Aggregate[SituationFact]):
         self.working_group: SituationWorkingGroupFormed | None = None
         self.resolution: SituationResolved | None = None
 
+    def involved_units(self) -> tuple[str, ...]:
+        """Units that reported, were informed of, or lead the handling of this situation."""
+        units = [self.reporting_unit_id or ""]
+        if self.party_committee is not None:
+            units.append(self.party_committee.unit_id)
+        units += [p.unit_id for p in self.informed]
+        return tuple(u for u in dict.fromkeys(units) if u)
+
     # ------------------------------------------------------------------ commands
 
     def report(

@@ -367,6 +367,38 @@ class AgencyKeyRevoked(OrgEvent):
     reason: str = Field(default="", max_length=1000)
 
 
+# ------------------------------------------------------------------- access (roles per unit)
+
+
+class AccessGranted(OrgEvent):
+    """``person_id`` holds the platform role ``role`` at ``unit_id`` (and the units below it) during
+    ``[valid_from, valid_to)``. ``unit_id`` ``"*"``: platform-wide (operators, auditors, the registry
+    administrator of the whole registry). Roles: registry_admin, drafter, approver, synthesiser,
+    standing_committee, operator, auditor (``shared.access.roles.Role``)."""
+
+    event_type: ClassVar[str] = "org.access_granted"
+
+    grant_id: str = _Id
+    person_id: str = _Id
+    role: Literal[
+        "registry_admin", "drafter", "approver", "synthesiser", "standing_committee", "operator", "auditor"
+    ]
+    unit_id: str = _Id
+    valid_from: date
+    valid_to: date | None = None
+    reason: str = Field(default="", max_length=1000)
+
+
+class AccessRevoked(OrgEvent):
+    """The grant ends on ``on`` (exclusive: the role no longer holds from that day)."""
+
+    event_type: ClassVar[str] = "org.access_revoked"
+
+    grant_id: str = _Id
+    on: date
+    reason: str = Field(default="", max_length=1000)
+
+
 ORG_EVENT_TYPES: tuple[type[OrgEvent], ...] = (
     LevelDefined,
     LocalityRegistered,
@@ -388,5 +420,7 @@ ORG_EVENT_TYPES: tuple[type[OrgEvent], ...] = (
     AgencySystemUnitsChanged,
     AgencyKeyRegistered,
     AgencyKeyRevoked,
+    AccessGranted,
+    AccessRevoked,
 )
 """Every org event class, for registration checks and consumers' dispatch tables."""

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from joserfc.jwk import OKPKey
 
 from services.org.replica import OrgReplica
 from services.reports.domain.dead_letters import DeadLetter, from_record
 from services.reports.domain.decision_view import DecisionView, build
 from services.reports.names import OrgNames
 from services.reports.web import make_router
+from shared.access.audit import MemoryAuditLog
+from shared.access.guard import Access
+from shared.access.roles import ALL_UNITS, Grant, Role
+from shared.access.tokens import issue
 from tests.unit.reports.factories import Stream, exception_scenario, full_scenario
 
 
@@ -77,9 +83,34 @@ def client() -> Iterator[TestClient]:
     ]
     app = FastAPI()
     store: Any = FakeStore(views, dead)
-    app.include_router(make_router(store, OrgNames(OrgReplica(_Coll()))))  # type: ignore[arg-type]
-    with TestClient(app) as c:
+    access = Access("reports", audit=MemoryAuditLog(), key=PUBLIC, load_key=False)
+    access.install(app)
+    app.include_router(make_router(store, OrgNames(OrgReplica(_Coll())), access))  # type: ignore[arg-type]
+    with TestClient(app, headers=bearer(Role.AUDITOR, Role.OPERATOR)) as c:
         yield c
+
+
+KEY = OKPKey.generate_key("Ed25519")
+PUBLIC = OKPKey.import_key(KEY.as_dict(private=False))
+
+
+def bearer(*roles: Role, unit: str = ALL_UNITS) -> dict[str, str]:
+    grants = tuple(Grant(r, unit, date(2020, 1, 1)) for r in roles)
+    token = issue(KEY, subject="p.t", name="T", session_id="s", method="password", grants=grants)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_drafter_of_another_unit_sees_none_of_these_decisions_nor_dead_letters(client: TestClient) -> None:
+    outsider = bearer(Role.DRAFTER, unit="hn.to.ubnd")
+    assert client.get("/api/decisions", headers=outsider).json()["count"] == 0
+    assert client.get("/api/decisions/qd-a", headers=outsider).status_code == 403
+    assert client.get("/decisions/qd-a", headers=outsider).status_code == 404
+    assert client.get("/api/dead-letters", headers=outsider).status_code == 403
+    page = client.get("/", headers=outsider).text
+    assert "malformed: envelope is not valid" not in page
+    assert client.get("/api/compliance", params={"unit": "kg.ubnd"}, headers=outsider).status_code == 403
+    anonymous = client.get("/api/decisions", headers={"Authorization": ""})
+    assert anonymous.status_code == 401
 
 
 def test_overview(client: TestClient) -> None:

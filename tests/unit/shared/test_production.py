@@ -44,7 +44,9 @@ def good_env(**overrides: str | None) -> dict[str, str]:
         "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
         "KAFKA_PASSWORD": "kafka-" + STRONG,
         "SIGNING_KEY": PRIVATE_JWK,
-        "ADMIN_TOKEN": "admin-" + STRONG,
+        "AUTH_TOKEN_KEY": PRIVATE_JWK,
+        "AUTH_TOKEN_PUBLIC_KEY": PUBLIC_JWK,
+        "AUTH_ALLOWED_ORIGINS": "https://danvan.example.vn,https://baocao.danvan.example.vn",
         "LINK_SECRET": "link-" + STRONG,
         "WEBHOOK_SECRET": "hook-" + STRONG,
     }
@@ -156,24 +158,27 @@ def test_a_signing_key_file_is_read_and_checked(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- org
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (None, "ADMIN_TOKEN is not set"),
-        ("", "ADMIN_TOKEN is empty"),
-        ("changeme", "ADMIN_TOKEN is a known development value"),
-        ("short-token", "ADMIN_TOKEN is shorter than 32 characters"),
-    ],
-)
-def test_org_needs_a_real_admin_token(value: str | None, expected: str) -> None:
-    problems = refused("org", good_env(ADMIN_TOKEN=value))
-    assert len(problems) == 1 and problems[0].startswith(expected)
+def test_org_needs_its_session_key() -> None:
+    problems = refused("org", good_env(AUTH_TOKEN_KEY=None))
+    assert len(problems) == 1 and problems[0].startswith("neither AUTH_TOKEN_KEY nor AUTH_TOKEN_KEY_FILE")
+    assert "private" in refused("org", good_env(AUTH_TOKEN_KEY=PUBLIC_JWK))[0]
 
 
-def test_other_services_need_no_admin_token_but_refuse_a_weak_one() -> None:
-    for service in ("tasks", "notify", "reports"):
-        assert production_problems(service, good_env(ADMIN_TOKEN=None)) == []
-        assert refused(service, good_env(ADMIN_TOKEN="x" * 8))[0].startswith("ADMIN_TOKEN is shorter")
+@pytest.mark.parametrize("service", ["tasks", "notify", "reports"])
+def test_other_services_need_the_public_session_key(service: str) -> None:
+    assert refused(service, good_env(AUTH_TOKEN_PUBLIC_KEY=None))[0].startswith(
+        "AUTH_TOKEN_PUBLIC_KEY is not set"
+    )
+    assert "PUBLIC" in refused(service, good_env(AUTH_TOKEN_PUBLIC_KEY=PRIVATE_JWK))[0]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_pages_need_https_origins(service: str) -> None:
+    assert refused(service, good_env(AUTH_ALLOWED_ORIGINS=None))[0].startswith(
+        "AUTH_ALLOWED_ORIGINS is not set"
+    )
+    problems = refused(service, good_env(AUTH_ALLOWED_ORIGINS="http://danvan.example.vn"))
+    assert problems[0].startswith("AUTH_ALLOWED_ORIGINS must list https origins only")
 
 
 # --------------------------------------------------------------------------- notify
@@ -229,6 +234,8 @@ def test_every_problem_is_named_in_one_message() -> None:
         "KAFKA_SECURITY_PROTOCOL",
         "KAFKA_PASSWORD",
         "neither",
+        "AUTH_TOKEN_PUBLIC_KEY",
+        "AUTH_ALLOWED_ORIGINS",
         "LINK_SECRET",
         "WEBHOOK_SECRET",
     ]
@@ -289,18 +296,18 @@ def test_production_never_reads_the_local_secrets(monkeypatch: pytest.MonkeyPatc
     (tmp_path / "kafka" / "tasks.password").write_text("local-kafka-password\n", encoding="utf-8")
     (tmp_path / "keys").mkdir()
     (tmp_path / "keys" / "tasks.jwk").write_text(PRIVATE_JWK, encoding="utf-8")
-    (tmp_path / "admin_token").write_text("local-admin-token\n", encoding="utf-8")
+    (tmp_path / "link_secret").write_text("local-admin-token\n", encoding="utf-8")
     for name in ("KAFKA_PASSWORD", "KAFKA_USERNAME", "SIGNING_KEY", "SIGNING_KEY_FILE", "SIGNING_SYSTEM_ID"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SECRETS_DIR", str(tmp_path))
 
     monkeypatch.setenv("APP_ENV", "development")  # the fallback works on a development machine…
-    assert read_local("admin_token") == "local-admin-token"
+    assert read_local("link_secret") == "local-admin-token"
     assert kafka_password(CommonSettings(), "tasks") == "local-kafka-password"
     assert load_signing_key("tasks") is not None
 
     monkeypatch.setenv("APP_ENV", "production")  # …and is never read in production
-    assert read_local("admin_token") is None
+    assert read_local("link_secret") is None
     with pytest.raises(KafkaCredentialsError, match="KAFKA_PASSWORD"):
         kafka_password(CommonSettings(), "tasks")
     assert load_signing_key("tasks") is None
