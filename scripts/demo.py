@@ -36,7 +36,7 @@ from aiokafka import AIOKafkaProducer
 from opentelemetry import trace
 from opentelemetry.propagate import inject
 
-from scripts.secrets import ensure, plain_secret, private_jwk
+from scripts.secrets import account_password, ensure, private_jwk
 from shared.contract.envelope import Envelope, Event
 from shared.contract.events.decisions import (
     Article,
@@ -109,7 +109,9 @@ async def until(what: str, probe: Callable[[], Awaitable[T | None]], within: flo
 class Demo:
     def __init__(self) -> None:
         self.http = httpx.AsyncClient(timeout=10)
-        self.admin = {"Authorization": f"Bearer {plain_secret('admin_token')}"}  # operator actions only
+        self.reader: dict[str, str] = {}  # the drafting office's signed-in staff (kg.vanphong)
+        self.admin: dict[str, str] = {}  # the operator (vanhanh): clock changes only
+        self.outsider: dict[str, str] = {}  # Thanh Oai's drafting office: may not read Kiên Giang's
         self.settings = CommonSettings()
         self.started = time.time()
         self.did = f"KG-QD-{datetime.now(UTC):%Y%m%d}-{uuid.uuid4().hex[:6]}"
@@ -155,9 +157,23 @@ class Demo:
         if len(await self.facts()) != before:
             raise DemoFailed("an untrusted request changed the decision")
 
-    async def get(self, url: str) -> Any:
-        r = await self.http.get(url)
+    async def get(self, url: str, headers: dict[str, str] | None = None) -> Any:
+        r = await self.http.get(url, headers=self.reader if headers is None else headers)
         return r.json() if r.status_code == 200 else None
+
+    async def sign_in(self, username: str) -> dict[str, str]:
+        """Sign in through org as a demo account (password generated in .cache/secrets/accounts/)."""
+        r = await self.http.post(
+            f"{ORG}/api/session", json={"username": username, "password": account_password(username)}
+        )
+        if r.status_code != 200:
+            raise DemoFailed(f"sign-in as {username} refused: {r.status_code} {r.text}")
+        me = await self.http.get(
+            f"{ORG}/api/session/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"}
+        )
+        roles = ", ".join(f"{g['role']}@{g['unit_id']}" for g in me.json()["grants"])
+        say(f"    signed in as {username} ({me.json()['name']}): {roles}")
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
     async def facts(self, fact_type: str | None = None) -> list[dict[str, Any]]:
         all_facts = await self.get(f"{TASKS}/api/decisions/{self.did}/history") or []
@@ -235,6 +251,15 @@ class Demo:
         for name, url in (("org", ORG), ("tasks", TASKS), ("reports", REPORTS), ("notify", NOTIFY)):
             h = await self.get(f"{url}/health")
             say(f"    {name:8} {url}  {'ok' if h else 'NOT READY'}")
+
+        step(0.5, "Staff sign in through org (local accounts; roles per unit from the registry)")
+        anonymous = await self.http.get(f"{TASKS}/api/decisions/{self.did}")
+        say(f"    anonymous GET {TASKS}/api/decisions/… → {anonymous.status_code} {anonymous.json()['code']}")
+        if anonymous.status_code != 401:
+            raise DemoFailed("an anonymous request was not refused")
+        self.reader = await self.sign_in("kg.vanphong")
+        self.admin = await self.sign_in("vanhanh")
+        self.outsider = await self.sign_in("to.vanphong")
 
         step(1, "Agency system (UBND tỉnh Kiên Giang) publishes a draft decision touching people's rights")
         with self.tracer.start_as_current_span("agency: submit draft decision") as span:
@@ -425,6 +450,12 @@ class Demo:
         if not {"tasks", "notify"} <= services:
             raise DemoFailed(f"trace {self.trace_id} did not reach tasks and notify: {services}")
 
+        other = await self.http.get(f"{TASKS}/api/decisions/{self.did}", headers=self.outsider)
+        say(
+            f"    Thanh Oai's drafting office reading this Kiên Giang decision → {other.status_code} {other.json()['code']}"
+        )
+        if other.status_code != 403:
+            raise DemoFailed("another unit could read the decision")
         report = await self.get(f"{REPORTS}/api/decisions/{self.did}")
         if report:
             say(f"\n    reports console: {REPORTS}/decisions/{self.did}")

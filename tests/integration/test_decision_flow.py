@@ -38,7 +38,7 @@ from shared.settings import CommonSettings
 from tests.integration.conftest import RUN_ID
 from tests.integration.helpers import AGENCY, kafka_auth, org_replica_ready, wait_for
 from tests.integration.services import Proc, run_services
-from tests.integration.signing import acting_unit, send_as, system_for
+from tests.integration.signing import acting_unit, admin_headers, send_as, system_for
 
 pytestmark = pytest.mark.integration
 
@@ -85,7 +85,7 @@ def now() -> datetime:
 
 
 async def get_json(url: str) -> Any:
-    async with httpx.AsyncClient(timeout=5) as c:
+    async with httpx.AsyncClient(timeout=5, headers=admin_headers()) as c:
         r = await c.get(url)
         return r.json() if r.status_code == 200 else None
 

@@ -33,7 +33,9 @@ def org(settings: CommonSettings) -> Iterator[Proc]:
 
 def test_who_must_be_consulted_at_province_and_commune_level(org: Proc) -> None:
     q = {"doc_type": "quyet_dinh", "flags": "touches_peoples_rights", "on": "2026-11-23"}
-    province = httpx.get(f"{org.url}/api/consultation", params={**q, "issuer": "kg.ubnd"}).json()
+    province = httpx.get(
+        f"{org.url}/api/consultation", params={**q, "issuer": "kg.ubnd"}, headers=admin_headers()
+    ).json()
     assert province["required"] is True
     assert {c["unit_id"] for c in province["consultees"]} == {
         "kg.bdv",
@@ -45,12 +47,16 @@ def test_who_must_be_consulted_at_province_and_commune_level(org: Proc) -> None:
         "kg.hoi_nong_dan",
     }
     assert province["citations"] == ["Quyết định 357-QĐ/TU (Kiên Giang), mục 5"]
-    commune = httpx.get(f"{org.url}/api/consultation", params={**q, "issuer": "kg.rg.phi_thong.ubnd"}).json()
+    commune = httpx.get(
+        f"{org.url}/api/consultation", params={**q, "issuer": "kg.rg.phi_thong.ubnd"}, headers=admin_headers()
+    ).json()
     kinds = {c["kind"] for c in commune["consultees"]}
     assert "dan_van_bloc" in kinds and "fatherland_front" in kinds and "dan_van_board" not in kinds
     assert all(c["unit_id"].startswith("kg.rg.phi_thong.") for c in commune["consultees"])
     none = httpx.get(
-        f"{org.url}/api/consultation", params={"doc_type": "quyet_dinh", "issuer": "kg.ubnd"}
+        f"{org.url}/api/consultation",
+        params={"doc_type": "quyet_dinh", "issuer": "kg.ubnd"},
+        headers=admin_headers(),
     ).json()
     assert none["required"] is False
 

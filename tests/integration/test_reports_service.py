@@ -25,6 +25,7 @@ from shared.contract.envelope import Envelope, Event
 from shared.settings import CommonSettings
 from tests.integration.conftest import RUN_ID, create_topics
 from tests.integration.helpers import kafka_auth, wait_for
+from tests.integration.signing import admin_headers
 from tests.unit.reports.factories import exception_scenario, full_scenario
 
 pytestmark = pytest.mark.integration
@@ -60,7 +61,9 @@ async def test_reports_read_models_dead_letters_and_console(
 
     try:
         async with app.router.lifespan_context(app):
-            client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reports")
+            client = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://reports", headers=admin_headers()
+            )
             async with client:
                 override_fact = next(f for f in exc.facts if f.event_type == "decision.override_recorded")
                 for fact in exc.facts:

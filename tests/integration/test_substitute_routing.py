@@ -101,7 +101,7 @@ async def test_link_goes_to_the_substitute_and_the_opinion_is_recorded_as_such(
 ) -> None:
     org, tasks, notify = stack["org"], stack["tasks"], stack["notify"]
     today = (datetime.now(UTC) + VN).date()
-    async with httpx.AsyncClient(timeout=10) as c:
+    async with httpx.AsyncClient(timeout=10, headers=admin_headers()) as c:
         holder = await get_json(c, f"{org.url}/api/units/kg.bdv/in-charge")
         assert holder["person_id"] == "p.kg.003" and holder["delegation_id"] is None
         delegation = {

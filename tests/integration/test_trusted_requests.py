@@ -96,7 +96,7 @@ async def producer(settings: CommonSettings) -> AsyncIterator[AIOKafkaProducer]:
 
 
 async def get(url: str) -> Any:
-    async with httpx.AsyncClient(timeout=10) as c:
+    async with httpx.AsyncClient(timeout=10, headers=admin_headers()) as c:
         r = await c.get(url)
         return r.json() if r.status_code == 200 else None
 

@@ -95,7 +95,13 @@ def test_every_variable_is_one_the_generator_writes(tmp_path: Path) -> None:
     generated = {line.split("=", 1)[0] for line in secrets_script.env_lines(tmp_path, compose=True)}
     used = references(COMPOSE)
     assert used - generated == {"PUBLIC_BASE_URL"}  # ./dev secrets adds it to .env.compose
-    assert {"LINK_SECRET", "WEBHOOK_SECRET", "AUTH_TOKEN_KEY", "AUTH_TOKEN_PUBLIC_KEY", "KAFKA_ADMIN_PASSWORD"} <= used
+    assert {
+        "LINK_SECRET",
+        "WEBHOOK_SECRET",
+        "AUTH_TOKEN_KEY",
+        "AUTH_TOKEN_PUBLIC_KEY",
+        "KAFKA_ADMIN_PASSWORD",
+    } <= used
 
 
 def test_env_file_is_git_ignored() -> None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
+import yaml
 from pwdlib import PasswordHash
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
@@ -77,12 +78,11 @@ class Account:
 
 
 def parse_accounts(text: str, source: str) -> list[AccountSpec]:
-    from shared.safe_input import InputRefused, load_yaml
-
+    # a deployment file of the operators (not an upload): PyYAML's safe loader is enough
     try:
-        raw = load_yaml(text)
-    except InputRefused as exc:
-        raise SeedFormatError(exc.message_vi, path=source, code=exc.code) from exc
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SeedFormatError(f"YAML không hợp lệ: {exc}", path=source, code="bad_yaml") from exc
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise SeedFormatError(f"thiếu «format: {FORMAT}».", path=source, code="bad_format")
     out: list[AccountSpec] = []
