@@ -205,9 +205,7 @@ def check_secure_cookies(env: Env) -> list[str]:
         for o in origins.split(",")
         if o.strip() and not o.strip().startswith(("https://", *loopback))
     ]
-    return (
-        [f"AUTH_ALLOWED_ORIGINS must list https origins only (got {', '.join(plain)})"] if plain else []
-    )
+    return [f"AUTH_ALLOWED_ORIGINS must list https origins only (got {', '.join(plain)})"] if plain else []
 
 
 def check_link_secret(env: Env) -> list[str]:
