@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 from aiokafka import AIOKafkaProducer
@@ -160,6 +161,12 @@ class Demo:
     async def get(self, url: str, headers: dict[str, str] | None = None) -> Any:
         r = await self.http.get(url, headers=self.reader if headers is None else headers)
         return r.json() if r.status_code == 200 else None
+
+    async def post_form(self, url: str, form: dict[str, str]) -> httpx.Response:
+        """Post a link page's form as the browser does from that page: with the page's ``Origin``
+        (notify refuses form posts from any other origin, or with none)."""
+        parts = urlsplit(url)
+        return await self.http.post(url, data=form, headers={"Origin": f"{parts.scheme}://{parts.netloc}"})
 
     async def sign_in(self, username: str) -> dict[str, str]:
         """Sign in through org as a demo account (password generated in .cache/secrets/accounts/)."""
@@ -334,14 +341,13 @@ class Demo:
                 else "Cơ bản nhất trí, đề nghị bổ sung Điều 2.",
                 "draft_version": "1",
             }
-            r = await self.http.post(url, data=form)
+            r = await self.post_form(url, form)
             say(f"    {units[unit]}: {form['stance']} → {r.status_code}")
             if r.status_code != 200:
                 raise DemoFailed(f"opinion page for {unit} answered {r.status_code}: {r.text[:300]}")
         replay_unit = "kg.bdv"
-        r = await self.http.post(
-            links[replay_unit],
-            data={"stance": "disagree", "general_comment": "lần hai", "draft_version": "1"},
+        r = await self.post_form(
+            links[replay_unit], {"stance": "disagree", "general_comment": "lần hai", "draft_version": "1"}
         )
         say(
             f"    second click on the Ban Dân vận link → {r.status_code}: shows what was submitted, nothing new recorded"
@@ -393,8 +399,8 @@ class Demo:
             say(f"    ✉ {msg['To']}: {msg['Subject']}")
 
         step(7, "Hội Nông dân finally gives its opinion through its link (recorded as late)")
-        r = await self.http.post(
-            links[LATE_UNIT], data={"stance": "agree", "general_comment": "Nhất trí.", "draft_version": "1"}
+        r = await self.post_form(
+            links[LATE_UNIT], {"stance": "agree", "general_comment": "Nhất trí.", "draft_version": "1"}
         )
         say(f"    {units[LATE_UNIT]} → {r.status_code}")
         ops = await self.wait_fact("decision.opinion_recorded", count=len(units))

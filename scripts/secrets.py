@@ -13,7 +13,11 @@ services need in ``.cache/secrets/`` (git-ignored, files mode 600):
 * ``keys/sessions.jwk`` — org's session key, which signs the access tokens of signed-in people
   (every service verifies with its public half);
 * ``accounts.yaml`` + ``accounts/<username>.password`` — the local accounts of the demo and the tests
-  (:data:`ACCOUNTS`, argon2 hashes only in the YAML), loaded by org at start (``ORG_ACCOUNTS_FILE``).
+  (:data:`ACCOUNTS`, argon2 hashes only in the YAML), loaded by org at start (``ORG_ACCOUNTS_FILE``);
+* ``oidc/client_secret``, ``oidc/state_key`` and ``oidc/<email>.password`` — the local OIDC provider
+  (``infra/oidc.sh``, Dex): the secret of its one client ``danvan-org``, the key that signs org's
+  short-lived sign-in state cookie (``services/org/signin/oidc.py``) and the passwords of the
+  provider's test users (:data:`OIDC_USERS`); the provider's config is generated from them at start.
 
 ``python -m scripts.secrets env [--compose]`` prints ``KEY=VALUE`` lines (for an env file).
 Nothing here has a usable default: a fresh machine gets fresh random secrets.
@@ -142,6 +146,39 @@ ACCOUNTS: tuple[AccountDef, ...] = (
 """Accounts written to ``accounts.yaml`` (argon2 hashes) with passwords in ``accounts/<name>.password``."""
 
 
+@dataclass(frozen=True)
+class OidcUser:
+    """A user of the local OIDC provider (Dex's password database; ``infra/oidc.sh``)."""
+
+    email: str
+    name: str
+    user_id: str  # the ID token's ``sub`` (stable across restarts)
+
+
+OIDC_USERS: tuple[OidcUser, ...] = (
+    # maps to a registry person: the account kg.vanphong (p.kg.007) has this oidc_email
+    OidcUser("chanh.vp@kiengiang.test", "Nguyễn Thị Thu Trang", "kg-chanh-vp-0001"),
+    # a real user of the provider whom the registry does not know: signing in must be refused
+    OidcUser("outsider@example.test", "Người ngoài hệ thống", "outsider-0001"),
+)
+"""Users of the local OIDC provider; passwords in ``oidc/<email>.password``."""
+
+OIDC_CLIENT_ID = "danvan-org"
+
+
+def oidc_password(email: str, root: Path | None = None) -> str:
+    return ((root or SECRETS_DIR) / "oidc" / f"{email}.password").read_text(encoding="utf-8").strip()
+
+
+def _ensure_oidc(root: Path, created: list[str]) -> None:
+    names = ["oidc/client_secret", "oidc/state_key", *(f"oidc/{u.email}.password" for u in OIDC_USERS)]
+    for name in names:
+        path = root / name
+        if not path.exists():
+            _write(path, secrets.token_urlsafe(32 if name.endswith(".password") else 48) + "\n")
+            created.append(name)
+
+
 def account_password(username: str, root: Path | None = None) -> str:
     return ((root or SECRETS_DIR) / "accounts" / f"{username}.password").read_text(encoding="utf-8").strip()
 
@@ -234,6 +271,7 @@ def ensure(root: Path | None = None) -> list[str]:
         _write(session_key, json.dumps(new_private_jwk()) + "\n")
         created.append(str(session_key.relative_to(root)))
     _ensure_accounts(root, created)
+    _ensure_oidc(root, created)
     systems = []
     for spec in SYSTEMS:
         path = key_path(spec.system_id, root)

@@ -10,6 +10,8 @@ passes through :func:`redact` first:
   and the MAC is 32 bytes, i.e. 43 characters) → ``[token]``;
 * whatever follows the link paths ``/a/`` and ``/kiem-duyet/`` (a truncated or altered token is
   still most of a credential) and the value of any ``token=`` query parameter → ``[token]``;
+* the whole query of the OIDC callback ``/dang-nhap/oidc/callback?code=…&state=…`` (the provider's
+  authorization code; services/org/signin/oidc.py) → ``[token]``;
 * e-mail addresses → ``[email]``;
 * Vietnamese phone numbers: ``+84`` / ``(+84)`` / ``0`` followed by 9–10 digits, possibly grouped
   (groups of two or more digits, one kind of separator: spaces, dots or hyphens — ``0912 345 678``,
@@ -54,6 +56,8 @@ stays, and is no credential)."""
 
 _PATH_RE = re.compile(r"(?P<prefix>/(?:a|kiem-duyet)/)(?![\[{])[^/\s?#\"'<>\\()\[\]{},;]+")
 _QUERY_RE = re.compile(r"(?P<prefix>(?<![A-Za-z0-9])token=)(?!\[token\])[^&\s#\"'<>;,]+", re.IGNORECASE)
+_OIDC_QUERY_RE = re.compile(r"(?P<prefix>/dang-nhap/oidc/callback\?)(?!\[token\])[^\s#\"'<>]+")
+"""The OIDC callback's query (``code``, ``state``, the provider's ``error``): all of it goes."""
 EMAIL_RE = re.compile(r"[\w.!#$%&*+^~-]+@[\w-]+(?:\.[\w-]+)+")
 _EMAIL_LEFTOVER_RE = re.compile(r"[^\s@]*@[\w-]+(?:\.[\w-]+)+")
 """Second pass: an address whose local part is only unusual characters (``/@a.vn``, ``'@a.vn``)."""
@@ -92,6 +96,7 @@ def redact(text: str) -> str:
     out = TOKEN_RE.sub(TOKEN, text)
     out = _PATH_RE.sub(lambda m: m.group("prefix") + TOKEN, out)
     out = _QUERY_RE.sub(lambda m: m.group("prefix") + TOKEN, out)
+    out = _OIDC_QUERY_RE.sub(lambda m: m.group("prefix") + TOKEN, out)
     out = _EMAIL_LEFTOVER_RE.sub(EMAIL, EMAIL_RE.sub(EMAIL, out))
     return PHONE_RE.sub(_phone, out)
 

@@ -56,6 +56,12 @@ class CommonSettings(BaseSettings):
     relay_poll_seconds: float = Field(default=0.5, gt=0, alias="OUTBOX_POLL_SECONDS")
     inbox_size: int = Field(default=1000, ge=10, alias="INBOX_SIZE")
     http_host: str = Field(default="127.0.0.1", alias="HTTP_HOST")
+    http_max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        alias="HTTP_MAX_BODY_BYTES",
+        description="largest request body any service's HTTP API accepts (bytes); larger: 413",
+    )
     app_env: Literal["development", "production"] = Field(
         default="development",
         alias="APP_ENV",

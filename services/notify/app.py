@@ -21,13 +21,14 @@ from services.notify.channels.email import EmailChannel, EmailConfig
 from services.notify.channels.sms import SmsChannel, SmsConfig
 from services.notify.channels.webhook import WebhookChannel, WebhookConfig
 from services.notify.domain.delivery import DeliveryStatus, InvalidTransition, RetryPolicy, requeue
-from services.notify.domain.public_comment import RateLimiter
+from services.notify.org_changes import contact_change_handler
 from services.notify.pages import (
     PagesDeps,
     PublicCommentDeps,
     build_pages_router,
     build_public_comment_router,
 )
+from services.notify.rate_limit import MongoCommentLimiter
 from services.notify.recipients import Recipients
 from services.notify.service import NO_RECIPIENT, NotifyService
 from services.notify.settings import NotifySettings
@@ -37,7 +38,7 @@ from shared.access.audit import MongoAuditLog
 from shared.access.guard import access_for
 from shared.access.roles import Identity, Role
 from shared.contract.envelope import Envelope, Event
-from shared.contract.events.org import ORG_EVENT_TYPES
+from shared.contract.events.org import ORG_EVENT_TYPES, PersonUpdated
 from shared.contract.topics import DECISION_EVENTS, ORG_EVENTS
 from shared.http import install_error_handlers
 from shared.reliability.consumer import Handler
@@ -63,10 +64,14 @@ class NotifyRuntime(ServiceRuntime):
         self.submissions = self.store("submissions")
         self.public_comments = self.store("public_comments")
         self.moderations = self.store("moderations")
-        self.comment_limiter = RateLimiter(
+        self.comment_limiter = MongoCommentLimiter(
+            self.db["comment_limits"],
             settings.public_comment_rate_limit,
             timedelta(seconds=settings.public_comment_rate_window_seconds),
+            secret=settings.comment_limit_key(),
         )
+        self.replica_was_empty = False
+        """Set at start: a new notify (empty org copy) sends no contact change notice for history."""
         self.links = AggregateStore.of(self.db, "links", inbox_size=settings.inbox_size)
         self.drafts = AggregateStore.of(self.db, "drafts", inbox_size=settings.inbox_size)
         policy = RetryPolicy.exponential(
@@ -91,7 +96,11 @@ class NotifyRuntime(ServiceRuntime):
             sms=SmsChannel(SmsConfig(url=settings.sms_gateway_url, api_key=settings.sms_api_key))
             if settings.sms_gateway_url
             else None,
-            webhook=WebhookChannel(WebhookConfig(secret=settings.webhook_secret.encode("utf-8")))
+            webhook=WebhookChannel(
+                WebhookConfig(
+                    secret=settings.webhook_secret.encode("utf-8"), targets=settings.webhook_targets()
+                )
+            )
             if settings.webhook_secret
             else None,
             policy=policy,
@@ -122,7 +131,8 @@ class NotifyRuntime(ServiceRuntime):
         await self.links.collection.create_index([("token_id", ASCENDING)])
         await self.moderations.collection.create_index([("decision_id", ASCENDING)])
         await self.deliveries.collection.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
-        await self.replica.load()
+        await self.comment_limiter.ensure_indexes()
+        self.replica_was_empty = await self.replica.load() == 0
         await super().start()
         self.worker.start()
 
@@ -165,11 +175,12 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
     runtime = NotifyRuntime(settings)
     access = access_for("notify", settings, MongoAuditLog(runtime.db["audit"]))
     svc = runtime.service
-    org_consumer = runtime.subscribe(
-        ORG_EVENTS,
-        {t.event_type: runtime.replica.on_event for t in ORG_EVENT_TYPES},
-        group=settings.consumer_group,
+    org_handlers: dict[str, Handler] = {t.event_type: runtime.replica.on_event for t in ORG_EVENT_TYPES}
+    # a changed e-mail / phone / webhook is confirmed to the old address(es) before the copy forgets them
+    org_handlers[PersonUpdated.event_type] = contact_change_handler(
+        runtime.replica, svc, replaying=lambda: runtime.replica_was_empty and not org_ready.is_open
     )
+    org_consumer = runtime.subscribe(ORG_EVENTS, org_handlers, group=settings.consumer_group)
     # recipients come from the org copy: hold decision events until it has caught up
     org_ready = runtime.catch_up(ORG_EVENTS, org_consumer, group=settings.consumer_group)
 
@@ -207,6 +218,8 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
                 secret_keys=settings.signing_keys(),
                 now=now,
                 link_on_record=svc.link_on_record,
+                allowed_origins=settings.page_origins(),
+                trusted_proxies=settings.trusted_proxy_networks(),
             )
         ),
         dependencies=[access.public("action-link pages: the signed link is the credential")],
@@ -223,6 +236,8 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
                 now=now,
                 rate_limiter=runtime.comment_limiter,
                 link_on_record=svc.link_on_record,
+                allowed_origins=settings.page_origins(),
+                trusted_proxies=settings.trusted_proxy_networks(),
             )
         ),
         dependencies=[access.public("public comment (citizens) and moderation (signed link) pages")],

@@ -36,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from services.notify.domain.contact_change import ContactChange, Contacts
 from services.notify.domain.links import (
     Action,
     AlreadyUsed,
@@ -59,6 +60,7 @@ from services.notify.domain.templates import (
     ConsultationRequested as ConsultationNotice,
 )
 from services.notify.domain.templates import (
+    ContactChanged,
     DecisionRef,
     Issued,
     Notification,
@@ -71,7 +73,7 @@ from services.notify.domain.templates import (
     Renderer,
     digest_entry,
 )
-from services.notify.domain.vi_time import VN_TZ
+from services.notify.domain.vi_time import VN_TZ, vn_date
 from services.notify.pages.deps import Article as PageArticle
 from services.notify.pages.deps import (
     CommentReceipt,
@@ -85,6 +87,7 @@ from services.notify.pages.deps import (
 )
 from services.notify.recipients import Contact, NoRecipient, Recipients
 from services.notify.settings import NotifySettings
+from services.org.domain.errors import OrgDomainError
 from shared.contract.envelope import Envelope, Event
 from shared.contract.events.decisions import (
     ActingAs,
@@ -571,6 +574,67 @@ class NotifyService:
             DecisionIssued.event_type: self.on_issued,
         }
 
+    # ================================================================ contact changes (org.person_updated)
+
+    async def on_contact_changed(
+        self,
+        env: Envelope,
+        person_id: str,
+        name: str,
+        before: Contacts,
+        changes: tuple[ContactChange, ...],
+        changed_at: datetime,
+    ) -> None:
+        """Tell the person, at the addresses they had *before* the change, that their e-mail, phone or
+        webhook changed (new values masked). Through the ordinary deliveries: recorded, retried, listed
+        and published like every other message; the delivery ids derive from the org envelope, so a
+        redelivered event writes nothing twice. Who has no old address (or no usable channel) is an
+        operator-visible ``no_recipient`` failure, as for any notification."""
+        on = changed_at
+        unit_id, unit_name = "", ""
+        try:
+            positions = self.recipients.replica.registry.people.positions_of(person_id, vn_date(on))
+        except OrgDomainError:
+            positions = ()
+        if positions:
+            unit_id = positions[0].unit_id
+            unit_name = self.recipients.unit_name(unit_id, on)
+        old = Contact(
+            person_id=person_id,
+            name=name,
+            unit_id=unit_id,
+            unit_name=unit_name or "Hệ thống phối hợp công tác dân vận",
+            role="",
+            acting_as_substitute=False,
+            email=before.email,
+            phone=before.phone,
+            webhook_url=before.webhook_url,
+        )
+        n = ContactChanged(recipient=_recipient(old), changed_at=changed_at, changes=changes)
+        key = f"contact_changed:{person_id}"
+        log.info(
+            "contact change notice",
+            extra={
+                "who": person_id,
+                "what": ",".join(c.field for c in changes),
+                "why": "org.person_updated changed contact channels",
+            },
+        )
+        if not old.reachable:
+            await self._no_recipient(
+                env,
+                NoRecipient(
+                    unit_id,
+                    old.unit_name,
+                    f"Cán bộ {name} ({person_id}) không có địa chỉ cũ để báo việc thay đổi thông tin liên lạc.",
+                ),
+                n.kind.value,
+                None,
+                key=key,
+            )
+            return
+        await self._enqueue(env, n, old, None, key=key)
+
     # ================================================================ links and deliveries
 
     async def _ask_opinion(
@@ -646,7 +710,13 @@ class NotifyService:
             yield "webhook", c.webhook_url
 
     async def _enqueue(
-        self, env: Envelope, n: Notification, target: Contact, decision_id: str, *, key: str | None = None
+        self,
+        env: Envelope,
+        n: Notification,
+        target: Contact,
+        decision_id: str | None,
+        *,
+        key: str | None = None,
     ) -> None:
         """One pending delivery per channel the person can be reached on; the worker sends them."""
         rendered = self.renderer.render(n)
@@ -661,6 +731,7 @@ class NotifyService:
                 ),
                 n.kind.value,
                 decision_id,
+                key=key,
             )
             return
         for channel, to in channels:
@@ -703,9 +774,11 @@ class NotifyService:
             await apply(self.deliveries, delivery_id, env.id, _create_once(state))
         self.on_delivery()
 
-    async def _no_recipient(self, env: Envelope, nr: NoRecipient, kind: str, decision_id: str) -> None:
+    async def _no_recipient(
+        self, env: Envelope, nr: NoRecipient, kind: str, decision_id: str | None, *, key: str | None = None
+    ) -> None:
         """Nobody to notify: an operator-visible failure (listed, and published), never silence."""
-        delivery_id = f"{env.id}:{nr.unit_id}:{NO_RECIPIENT}:{kind}"
+        delivery_id = f"{env.id}:{key or nr.unit_id}:{NO_RECIPIENT}:{kind}"
         now = self.now()
         log.error(
             "no recipient for notification",

@@ -9,12 +9,17 @@ to start with it (:mod:`shared.production`).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
 import logging
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.notify.channels.targets import TargetConfigError, WebhookTargets
 from shared.production import DEV_LINK_SECRET as DEV_LINK_SECRET
 from shared.production import UnsafeProductionConfig
 from shared.settings import CommonSettings
@@ -53,6 +58,19 @@ class NotifySettings(CommonSettings):
     sms_gateway_url: str | None = Field(default=None, alias="SMS_GATEWAY_URL")
     sms_api_key: str = Field(default="", alias="SMS_API_KEY")
     webhook_secret: str | None = Field(default=None, alias="WEBHOOK_SECRET")
+    webhook_allow: str = Field(
+        default="",
+        alias="NOTIFY_WEBHOOK_ALLOW",
+        description=(
+            "hosts webhooks may be posted to, per recipient unit: 'unit=host1,*.domain;*=host3' or JSON "
+            '{"unit": ["host"], "*": ["host"]} (* = any unit; host[:port]); empty = no webhook is sent'
+        ),
+    )
+    webhook_allow_private: bool = Field(
+        default=False,
+        alias="NOTIFY_WEBHOOK_ALLOW_PRIVATE",
+        description="accept webhook hosts resolving to loopback/private/link-local/reserved addresses (tests only)",
+    )
 
     digest_window_seconds: float = Field(default=300.0, gt=0, alias="DIGEST_WINDOW_SECONDS")
     delivery_poll_seconds: float = Field(default=1.0, gt=0, alias="DELIVERY_POLL_SECONDS")
@@ -64,10 +82,35 @@ class NotifySettings(CommonSettings):
         default=5,
         ge=1,
         alias="PUBLIC_COMMENT_RATE_LIMIT",
-        description="citizen comments accepted per client address per window (in memory, per process)",
+        description="citizen comments accepted per client address per window (counted in the document store)",
     )
     public_comment_rate_window_seconds: float = Field(
         default=600.0, gt=0, alias="PUBLIC_COMMENT_RATE_WINDOW_SECONDS"
+    )
+    trusted_proxies: str = Field(
+        default="",
+        alias="TRUSTED_PROXIES",
+        description=(
+            "comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed; "
+            "empty = the socket peer is the client"
+        ),
+    )
+    pages_extra_origins: str = Field(
+        default="",
+        alias="PAGES_EXTRA_ORIGINS",
+        description=(
+            "comma-separated origins, besides PUBLIC_BASE_URL's, whose form posts the link pages accept "
+            "(the service reached under a second name)"
+        ),
+    )
+    contact_change_notice_max_age_hours: float = Field(
+        default=72.0,
+        gt=0,
+        alias="CONTACT_CHANGE_NOTICE_MAX_AGE_HOURS",
+        description=(
+            "a contact change older than this (e.g. replayed into a fresh replica) is applied without "
+            "writing to the old addresses"
+        ),
     )
 
     consumer_group: str = Field(default="notify", alias="NOTIFY_CONSUMER_GROUP")
@@ -81,6 +124,38 @@ class NotifySettings(CommonSettings):
     )
     demo_mode: bool = Field(default=False, alias="DEMO_MODE")
 
+    @field_validator("webhook_allow")
+    @classmethod
+    def _webhook_allow_parses(cls, value: str) -> str:
+        try:
+            WebhookTargets.parse(value)
+        except TargetConfigError as exc:
+            raise ValueError(str(exc)) from exc
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        _networks(value)
+        return value
+
+    def webhook_targets(self) -> WebhookTargets:
+        return WebhookTargets.parse(self.webhook_allow, allow_private=self.webhook_allow_private)
+
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return _networks(self.trusted_proxies)
+
+    def page_origins(self) -> frozenset[str]:
+        """Origins (``scheme://host[:port]``) whose form posts the link and comment pages accept."""
+        found = {origin_of(self.public_base_url)}
+        found.update(origin_of(o) for o in self.pages_extra_origins.split(",") if o.strip())
+        return frozenset(o for o in found if o)
+
+    def comment_limit_key(self) -> bytes:
+        """The key of the HMAC that stands for a client address in the comment limit's counters
+        (derived from the link secret: no new secret to manage, and not the link key itself)."""
+        return hmac.new(self.link_secret.encode("utf-8"), b"notify.comment-limit.v1", hashlib.sha256).digest()
+
     def signing_keys(self) -> dict[str, bytes]:
         """Key id → secret: the current key first, then retired ones kept for verification."""
         keys = {self.link_key_id: self.link_secret.encode("utf-8")}
@@ -92,7 +167,17 @@ class NotifySettings(CommonSettings):
 
     def warn_if_insecure(self) -> None:
         """Development: log the development link secret as unsafe. Production: refuse it (again —
-        ``python -m services.notify`` already refused at start; this covers any other start)."""
+        ``python -m services.notify`` already refused at start; this covers any other start).
+        Webhooks to private addresses: a warning in development, refused in production."""
+        if self.webhook_allow_private:
+            if self.production:
+                raise UnsafeProductionConfig(
+                    "notify", ["NOTIFY_WEBHOOK_ALLOW_PRIVATE is on (webhooks to internal addresses)"]
+                )
+            log.warning(
+                "NOTIFY_WEBHOOK_ALLOW_PRIVATE is on: webhooks may be posted to loopback and private "
+                "addresses. Only for a development machine or tests."
+            )
         if self.link_secret == DEV_LINK_SECRET:
             if self.production:
                 raise UnsafeProductionConfig("notify", ["LINK_SECRET is the development default"])
@@ -100,3 +185,31 @@ class NotifySettings(CommonSettings):
                 "LINK_SECRET is the development default: anyone can forge opinion links. "
                 "Set LINK_SECRET (≥ 32 characters) outside development."
             )
+
+
+def _networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    out = []
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            out.append(ipaddress.ip_network(item, strict=False))
+        except ValueError as exc:
+            raise ValueError(f"TRUSTED_PROXIES: {item!r} is not an address or CIDR") from exc
+    return tuple(out)
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``, lower-case, default port dropped; ``""`` if it has none."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return ""
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if scheme not in ("http", "https") or not host:
+        return ""
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None or (scheme, port) in (("http", 80), ("https", 443)):
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"

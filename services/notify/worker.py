@@ -264,9 +264,14 @@ class DeliveryWorker:
                     {"delivery_id": str(d["_id"]), "decision_id": d["state"].get("decision_id")} for d in docs
                 ],
             }
+            units = tuple(dict.fromkeys(str(d["state"].get("unit_id") or "") for d in docs))
             return await self.webhook.send(
                 WebhookOut(
-                    delivery_id=wire_id(key), url=to, event_type=f"notify.{m.kind.value}", payload=payload
+                    delivery_id=wire_id(key),
+                    url=to,
+                    event_type=f"notify.{m.kind.value}",
+                    payload=payload,
+                    unit_ids=units,
                 )
             )
         return DeliveryResult(AttemptOutcome.PERMANENT_FAILURE, f"channel {channel!r} is not configured")

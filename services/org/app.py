@@ -20,14 +20,15 @@ from pydantic import BaseModel, Field
 
 from services.org.authorization import scope_of
 from services.org.contract import DESCRIPTION
-from services.org.domain.errors import OrgDomainError, SeedFormatError
+from services.org.domain.errors import OrgDomainError, SeedFormatError, UnsafeDocument
 from services.org.domain.people import KIEN_GIANG_357, THANH_OAI_05
 from services.org.domain.policy import DocumentFlags, DocumentType
 from services.org.domain.units import UnitKind
 from services.org.replica import unit_ancestors
 from services.org.service import OrgChangeRefused, OrgService
 from services.org.signin.accounts import MongoAccountStore, bootstrap_events, parse_accounts
-from services.org.signin.pages import SignIn, make_signin_router
+from services.org.signin.oidc import OidcSettings, make_oidc_router
+from services.org.signin.pages import SignIn, make_signin_router, oidc_handler
 from services.org.signin.sessions import SessionStore
 from shared.access.audit import MongoAuditLog
 from shared.access.guard import access_for, today_vn
@@ -136,6 +137,7 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
     audit = MongoAuditLog(runtime.db["audit"])
     access = access_for("org", settings, audit, ancestors=unit_ancestors(lambda: service.registry))
     accounts = MongoAccountStore(runtime.db["accounts"])
+    oidc_settings = OidcSettings()
     signin = SignIn(
         accounts=accounts,
         sessions=SessionStore(runtime.db["sessions"], runtime.db["signin_throttle"]),
@@ -143,6 +145,7 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
         key=load_issuer_key(),
         access=access,
         secure_cookies=settings.production,
+        oidc_enabled=oidc_settings.enabled,
     )
 
     @runtime.on_start
@@ -173,6 +176,8 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
     install_error_handlers(app)
     access.install(app)
     app.include_router(make_signin_router(signin))
+    if oidc_settings.enabled:
+        app.include_router(make_oidc_router(oidc_settings, oidc_handler(signin), public=access.public))
 
     @app.exception_handler(OrgDomainError)
     async def _domain_error(_: Request, exc: OrgDomainError) -> JSONResponse:
@@ -188,6 +193,11 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
     @app.exception_handler(SeedFormatError)
     async def _seed_error(_: Request, exc: SeedFormatError) -> JSONResponse:
         return _refusal(422, exc.code, exc.message_vi)
+
+    @app.exception_handler(UnsafeDocument)
+    async def _unsafe_document(_: Request, exc: UnsafeDocument) -> JSONResponse:
+        """Over a safety limit of shared/safe_input.py: 413 when too large, else 422."""
+        return _refusal(exc.status, exc.code, exc.message_vi)
 
     @app.get("/health", dependencies=[access.public("liveness probe; counts only")])
     async def health() -> dict[str, Any]:

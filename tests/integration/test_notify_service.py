@@ -29,6 +29,7 @@ import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
+from services.notify.__main__ import PROXY_HEADERS
 from services.notify.app import NotifyRuntime, build
 from services.notify.domain.links import Action, SigningKey, issue_link
 from services.notify.mailsink import start_sink
@@ -46,6 +47,7 @@ from shared.contract.events.decisions import (
     DocType,
     RequestRejected,
 )
+from shared.contract.events.org import PersonRegistered, PersonUpdated
 from shared.contract.topics import (
     ALL,
     DECISION_EVENTS,
@@ -59,6 +61,7 @@ from tests.integration.conftest import create_topics
 from tests.integration.helpers import kafka_auth, wait_for
 from tests.integration.services import free_port
 from tests.integration.signing import admin_headers
+from tests.unit.notify._http_server import fake_http_server
 
 pytestmark = pytest.mark.integration
 
@@ -112,8 +115,10 @@ async def running_notify(tmp_path: Path, **overrides: Any) -> AsyncIterator[Harn
     await start_group_at_end(settings.kafka_bootstrap, settings.consumer_group, [ORG_EVENTS, DECISION_EVENTS])
     app, runtime = build(settings)
     assert isinstance(runtime, NotifyRuntime)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=http_port, log_config=None, lifespan="on")
+    server = uvicorn.Server(  # started as python -m services.notify starts it (no proxy headers)
+        uvicorn.Config(
+            app, host="127.0.0.1", port=http_port, log_config=None, lifespan="on", proxy_headers=PROXY_HEADERS
+        )
     )
     task = asyncio.create_task(server.serve())
     try:
@@ -345,7 +350,7 @@ async def test_consultation_emails_links_single_use_opinion_reaches_kafka(tmp_pa
         page = await http.get(link)
         assert page.status_code == 200
         assert "Điều 1. Phạm vi điều chỉnh" in page.text and "Hộ nghèo, hộ cận nghèo" in page.text
-        assert page.headers["referrer-policy"] == "no-referrer"
+        assert page.headers["referrer-policy"] == "same-origin"
 
         # submit once → confirmation; again → what was submitted, nothing new recorded
         form = {
@@ -354,10 +359,17 @@ async def test_consultation_emails_links_single_use_opinion_reaches_kafka(tmp_pa
             "general_comment": "Cơ bản nhất trí.",
             "draft_version": "1",
         }
-        first = await http.post(link, data=form)
+        # a post from another site, or naming no origin at all, is refused and records nothing
+        forged = await http.post(link, data=form, headers={"Origin": "https://evil.example"})
+        assert forged.status_code == 403 and "nguồn gửi biểu mẫu không khớp" in forged.text
+        assert (await http.post(link, data=form)).status_code == 403
+        assert await h.runtime.submissions.collection.count_documents({"decision_id": decision_id}) == 0
+        first = await http.post(link, data=form, headers={"Origin": h.base_url})
         assert first.status_code == 200, first.text
         assert "Đã gửi ý kiến thành công" in first.text
-        again = await http.post(link, data={**form, "general_comment": "Lần hai"})
+        again = await http.post(
+            link, data={**form, "general_comment": "Lần hai"}, headers={"Origin": h.base_url}
+        )
         assert again.status_code == 409
         assert "Đề nghị nêu rõ mức hỗ trợ" in again.text and "Lần hai" not in again.text
         reopened = await http.get(link)
@@ -501,3 +513,70 @@ async def test_unreachable_smtp_retries_then_dead_letters_and_publishes_failure(
         )
         assert len(failed) == len(CONSULTEES)
         assert all(e.payload["status"] == "dead_lettered" and e.payload["reason"] for e in failed)
+
+
+async def test_a_contact_change_is_confirmed_to_the_old_addresses_and_a_private_webhook_refused(
+    tmp_path: Path,
+) -> None:
+    """org changes a person's e-mail (as an attacker with an administrator's session would): the old
+    mailbox is told, with the new address masked, and nothing goes to the new one; the person's
+    webhook, on this machine's loopback, is refused at send time (host allowed, address private) —
+    dead-lettered at the first attempt, the listener never reached. A new test person is used: org.events
+    is shared with other test modules, so no real consultee's address changes."""
+    run = uuid.uuid4().hex[:8]
+    person = f"p.it.contact.{run}"
+    old_mail, new_mail = f"cu.{run}@kiengiang.example.vn", f"moi.{run}@attacker.example"
+    async with (
+        fake_http_server((200, b"{}", 0.0)) as listener,
+        running_notify(
+            tmp_path,
+            WEBHOOK_SECRET="it-webhook-" + "w" * 30,
+            NOTIFY_WEBHOOK_ALLOW="*=127.0.0.1",  # the host is listed; its address is still private
+        ) as h,
+        httpx.AsyncClient(timeout=20) as http,
+    ):
+        hook = f"{listener.url}/hook"
+        await publish(
+            h.settings.kafka_bootstrap,
+            [
+                PersonRegistered(
+                    person_id=person, full_name="Trần Thị Thử", email=old_mail, webhook_url=hook
+                ),
+                PersonUpdated(person_id=person, full_name="Trần Thị Thử", email=new_mail, webhook_url=hook),
+            ],
+        )
+
+        async def notice() -> email.message.EmailMessage | None:
+            for m in mails_with(h.mail_dir, "Thay đổi thông tin liên lạc"):
+                if old_mail in str(m["To"]):
+                    return m
+            return None
+
+        mail = await wait_for(notice, 60, "the contact change notice to the old address")
+        body = mail.get_body(preferencelist=("plain",))
+        text = body.get_content() if body else ""
+        assert "Thư điện tử: được đổi thành m***@a***.example" in text
+        assert "quản trị viên sổ đăng ký" in text
+        assert new_mail not in mail.as_string() and f"moi.{run}" not in mail.as_string()
+        assert not [m for m in mails_with(h.mail_dir, "Thay đổi") if new_mail in str(m["To"])]
+
+        async def both_final() -> dict[str, dict[str, Any]] | None:
+            r = await http.get(f"{h.base_url}/deliveries", headers=admin_headers())
+            mine = {d["channel"]: d for d in r.json()["deliveries"] if d["person_id"] == person}
+            done = mine.get("email", {}).get("status") == "sent" and "webhook" in mine
+            return mine if done and mine["webhook"]["status"] == "dead_lettered" else None
+
+        mine = await wait_for(both_final, 60, "the e-mail sent and the webhook dead-lettered")
+        assert all(d["kind"] == "contact_changed" for d in mine.values())
+        assert mine["webhook"]["attempts"] == 1  # permanent: not retried
+        assert "webhook target refused" in mine["webhook"]["last_error"]
+        assert "non-public address 127.0.0.1" in mine["webhook"]["last_error"]
+        assert listener.requests == []
+        facts = await topic_envelopes(
+            h.settings.kafka_bootstrap,
+            NOTIFY_EVENTS,
+            lambda e: e.payload.get("recipient_person_id") == person,
+        )
+        assert sorted(e.type for e in facts) == ["notify.delivery_failed", "notify.delivery_sent"]
+        # the copy now has the new address
+        assert h.runtime.replica.registry.people.person(person).contacts.email == new_mail

@@ -11,6 +11,7 @@ closing fact turns the page into a 410.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -37,6 +38,7 @@ from shared.contract.events.decisions import (
 from shared.contract.topics import DECISION_REQUESTS
 from tests.integration.helpers import wait_for
 from tests.integration.test_notify_service import (
+    Harness,
     mails_with,
     publish,
     publish_org,
@@ -56,56 +58,65 @@ def _requests_of(decision_id: str, event_type: str) -> object:
     return pred
 
 
+async def open_for_comment(h: Harness, decision_id: str) -> None:
+    """Publish the facts of one decision whose public comment window is open for a week."""
+    bootstrap = h.settings.kafka_bootstrap
+    title = f"Quyết định bồi thường khi thu hồi đất ({decision_id})"
+    now = datetime.now(UTC)
+    closes_at = now + timedelta(days=7)
+    await publish(
+        bootstrap,
+        [
+            DecisionDrafted(
+                decision_id=decision_id,
+                seq=1,
+                occurred_at=now,
+                issuer_unit_id="kg.ubnd",
+                doc_type=DocType.DECISION,
+                title=title,
+                flags=(DecisionFlag.AFFECTS_MANY_CITIZENS,),
+                articles=(
+                    Article(article_id="d1", text="Điều 1. Phạm vi điều chỉnh\nMức bồi thường về đất."),
+                    Article(
+                        article_id="d2", text="Điều 2. Đối tượng áp dụng\nHộ gia đình có đất bị thu hồi."
+                    ),
+                ),
+            ),
+            ConsultationRequested(
+                decision_id=decision_id,
+                seq=2,
+                occurred_at=now,
+                draft_version=1,
+                requirement=ConsultationRequirement(
+                    consultees=(
+                        ConsulteeSpec(unit_id="kg.bdv", kind="dan_van_board"),
+                        ConsulteeSpec(unit_id="kg.mttq", kind="fatherland_front"),
+                    ),
+                    deadline=now + timedelta(days=10),
+                    public_comment_required=True,
+                    public_comment_closes_at=closes_at,
+                    synthesiser_unit_id="kg.bdv",
+                    escalation_unit_id="kg.cap_uy",
+                    policy_id="consultation-policy",
+                    policy_version="1",
+                ),
+            ),
+            PublicCommentOpened(
+                decision_id=decision_id, seq=3, occurred_at=now, draft_version=1, closes_at=closes_at
+            ),
+        ],
+    )
+
+
 async def test_citizen_comment_and_moderation_reach_kafka(tmp_path: Path) -> None:
-    async with running_notify(tmp_path) as h, httpx.AsyncClient(timeout=20) as http:
+    async with (
+        running_notify(tmp_path) as h,
+        httpx.AsyncClient(timeout=20, headers={"Origin": h.base_url}) as http,  # posts from the pages
+    ):
         await publish_org(h)
         bootstrap = h.settings.kafka_bootstrap
         decision_id = f"it-pc-{uuid.uuid4().hex[:12]}"
-        title = f"Quyết định bồi thường khi thu hồi đất ({decision_id})"
-        now = datetime.now(UTC)
-        closes_at = now + timedelta(days=7)
-        await publish(
-            bootstrap,
-            [
-                DecisionDrafted(
-                    decision_id=decision_id,
-                    seq=1,
-                    occurred_at=now,
-                    issuer_unit_id="kg.ubnd",
-                    doc_type=DocType.DECISION,
-                    title=title,
-                    flags=(DecisionFlag.AFFECTS_MANY_CITIZENS,),
-                    articles=(
-                        Article(article_id="d1", text="Điều 1. Phạm vi điều chỉnh\nMức bồi thường về đất."),
-                        Article(
-                            article_id="d2", text="Điều 2. Đối tượng áp dụng\nHộ gia đình có đất bị thu hồi."
-                        ),
-                    ),
-                ),
-                ConsultationRequested(
-                    decision_id=decision_id,
-                    seq=2,
-                    occurred_at=now,
-                    draft_version=1,
-                    requirement=ConsultationRequirement(
-                        consultees=(
-                            ConsulteeSpec(unit_id="kg.bdv", kind="dan_van_board"),
-                            ConsulteeSpec(unit_id="kg.mttq", kind="fatherland_front"),
-                        ),
-                        deadline=now + timedelta(days=10),
-                        public_comment_required=True,
-                        public_comment_closes_at=closes_at,
-                        synthesiser_unit_id="kg.bdv",
-                        escalation_unit_id="kg.cap_uy",
-                        policy_id="consultation-policy",
-                        policy_version="1",
-                    ),
-                ),
-                PublicCommentOpened(
-                    decision_id=decision_id, seq=3, occurred_at=now, draft_version=1, closes_at=closes_at
-                ),
-            ],
-        )
+        await open_for_comment(h, decision_id)
         public_url = f"{h.base_url}/gop-y/{decision_id}"
 
         async def page_open() -> httpx.Response | None:
@@ -189,6 +200,12 @@ async def test_citizen_comment_and_moderation_reach_kafka(tmp_path: Path) -> Non
         assert (await http.get(tampered)).status_code in (400, 403)
 
         form = {"comment_id": comment_id, "outcome": "approved"}
+        # from another site (or naming no origin): refused, nothing sent
+        forged = await http.post(moderation_url, data=form, headers={"Origin": "https://evil.example"})
+        assert forged.status_code == 403 and "nguồn gửi biểu mẫu không khớp" in forged.text
+        async with httpx.AsyncClient(timeout=20) as no_origin:
+            assert (await no_origin.post(moderation_url, data=form)).status_code == 403
+        assert await h.runtime.moderations.load(comment_id) is None
         first = await http.post(moderation_url, data=form)
         assert first.status_code == 200, first.text
         second = await http.post(moderation_url, data=form)
@@ -244,3 +261,45 @@ async def test_citizen_comment_and_moderation_reach_kafka(tmp_path: Path) -> Non
 
         unknown = await http.get(f"{h.base_url}/gop-y/it-pc-unknown-{uuid.uuid4().hex[:8]}")
         assert unknown.status_code == 404 and "Không tìm thấy dự thảo" in unknown.text
+
+
+async def test_comment_limit_holds_for_simultaneous_posts_and_ignores_forged_forwarding(
+    tmp_path: Path,
+) -> None:
+    """20 simultaneous posts from one address: exactly PUBLIC_COMMENT_RATE_LIMIT (5) are stored,
+    whatever X-Forwarded-For each one claims (no proxy is trusted); the counter is the document
+    store's, so a 21st post with yet another forged header is still refused."""
+    async with (
+        running_notify(tmp_path) as h,
+        httpx.AsyncClient(timeout=60, headers={"Origin": h.base_url}) as http,
+    ):
+        await publish_org(h)
+        decision_id = f"it-pc-limit-{uuid.uuid4().hex[:10]}"
+        await open_for_comment(h, decision_id)
+        public_url = f"{h.base_url}/gop-y/{decision_id}"
+
+        async def page_open() -> bool:
+            return (await http.get(public_url)).status_code == 200
+
+        await wait_for(page_open, 60, "the public comment page to open")
+        assert h.settings.public_comment_rate_limit == 5
+
+        async def post(i: int) -> int:
+            r = await http.post(
+                public_url,
+                data={"noi_dung": f"Góp ý số {i} về mức bồi thường."},
+                headers={"X-Forwarded-For": f"10.77.{i}.{i}"},
+            )
+            return r.status_code
+
+        statuses = await asyncio.gather(*(post(i) for i in range(20)))
+        assert sorted(statuses) == [200] * 5 + [429] * 15, statuses
+        stored = await h.runtime.public_comments.collection.count_documents({"decision_id": decision_id})
+        assert stored == 5
+        again = await http.post(
+            public_url, data={"noi_dung": "Thêm một góp ý."}, headers={"X-Forwarded-For": "198.51.100.99"}
+        )
+        assert again.status_code == 429 and int(again.headers["retry-after"]) > 0
+        counters = [d async for d in h.runtime.comment_limiter.collection.find({})]
+        assert len(counters) == 1 and counters[0]["n"] == 5
+        assert "127.0.0.1" not in str(counters)  # the address is kept only as an HMAC

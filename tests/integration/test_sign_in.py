@@ -151,6 +151,23 @@ async def test_registry_changes_need_the_role_and_the_scope(stack: dict[str, Pro
         assert "@" not in str(hidden)
         shown = (await c.get("/api/people/p.kg.009", headers=admin)).json()
         assert shown["contacts"]["email"] == "cnanh@kiengiang.example.vn"
+        # the entitled administrator's change goes through (the same values: org.events is shared by
+        # every test module on this broker, so a real change of a consultee's address would leak)
+        harmless = {
+            "request_id": f"same-{uuid.uuid4().hex[:8]}",
+            "reason": "xác nhận thông tin liên lạc",
+            "events": [
+                {
+                    "type": "org.person_updated",
+                    "payload": {
+                        "person_id": "p.kg.009",
+                        "full_name": "Châu Ngọc Ánh",
+                        "email": "cnanh@kiengiang.example.vn",
+                    },
+                }
+            ],
+        }
+        change = harmless
         done = await c.post("/api/changes", json=change, headers=admin)
         assert done.status_code == 201, done.text
         audit = (await c.get("/api/audit", headers=auditor)).json()
@@ -210,3 +227,16 @@ async def test_a_unit_reads_only_the_decisions_it_issues_or_is_consulted_on(
         assert (await c.get(f"/api/decisions/{did}")).status_code == 401
         audit = (await c.get("/api/audit", headers=auditor)).json()
         assert any(e["who"] == "p.to.004" and e["why"] == "forbidden_object" for e in audit)
+
+
+async def test_twenty_failures_from_one_address_block_it_last_in_this_module(stack: dict[str, Proc]) -> None:
+    """Run last: it blocks 127.0.0.1 on this org for the rest of the 15-minute window."""
+    org = stack["org"].url
+    async with httpx.AsyncClient(base_url=org, timeout=30) as c:
+        for i in range(20):
+            r = await c.post("/api/session", json={"username": f"khong-co-{i}", "password": "x"})
+            assert r.status_code == 401
+        right = await c.post(
+            "/api/session", json={"username": "kg.bdv", "password": account_password("kg.bdv")}
+        )
+        assert right.status_code == 429 and right.json()["code"] == "too_many_attempts"

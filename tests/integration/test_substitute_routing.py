@@ -163,7 +163,11 @@ async def test_link_goes_to_the_substitute_and_the_opinion_is_recorded_as_such(
         assert "thay thế" in text  # the mail says why she receives it
         assert find_mail(mail_dir, did, "pvtam@") is None, "the absent holder must not get the link"
         link = LINK.findall(text)[0]
-        r = await c.post(link, data={"stance": "agree", "general_comment": "Nhất trí.", "draft_version": "1"})
+        r = await c.post(
+            link,
+            data={"stance": "agree", "general_comment": "Nhất trí.", "draft_version": "1"},
+            headers={"Origin": link.split("/a/", 1)[0]},  # posted from the link's own page
+        )
         assert r.status_code == 200, r.text[:500]
 
         async def recorded() -> dict[str, Any] | None:

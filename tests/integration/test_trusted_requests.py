@@ -337,7 +337,11 @@ async def test_an_amended_opinion_is_kept_beside_the_first_and_the_link_page_say
 
     url = await wait_for(link, within=120, what="the Front's link")
     async with httpx.AsyncClient(timeout=10) as c:
-        r = await c.post(url, data={"stance": "agree", "general_comment": "Nhất trí.", "draft_version": "1"})
+        r = await c.post(
+            url,
+            data={"stance": "agree", "general_comment": "Nhất trí.", "draft_version": "1"},
+            headers={"Origin": url.split("/a/", 1)[0]},  # posted from the link's own page
+        )
         assert r.status_code == 200
 
         async def opinions(n: int) -> list[dict[str, Any]] | None:
@@ -393,9 +397,11 @@ async def test_an_amended_opinion_is_kept_beside_the_first_and_the_link_page_say
         forged = await c.get(forged_url)
         assert forged.status_code == 403 and "không do hệ thống cấp" in forged.text
         posted = await c.post(
-            forged_url, data={"stance": "disagree", "general_comment": "giả", "draft_version": "1"}
+            forged_url,
+            data={"stance": "disagree", "general_comment": "giả", "draft_version": "1"},
+            headers={"Origin": notify.url},  # from the page itself: refused because notify never issued it
         )
-        assert posted.status_code == 403
+        assert posted.status_code == 403 and "không do hệ thống cấp" in posted.text
 
         # an operator revokes the real link: its page answers 410 from then on
         token_id = first["link_token_id"]

@@ -39,10 +39,13 @@ class SmsOut:
 
 @dataclass(frozen=True, slots=True)
 class WebhookOut:
-    """A JSON event to an agency system. ``delivery_id`` lets the receiver deduplicate retries."""
+    """A JSON event to an agency system. ``delivery_id`` lets the receiver deduplicate retries.
+    ``unit_ids`` are the recipients' units: the target host must be on the webhook allow-list of
+    each of them (:mod:`services.notify.channels.targets`)."""
 
     delivery_id: str
     url: str
     event_type: str
     payload: Mapping[str, Any]
     extra_headers: Mapping[str, str] = field(default_factory=dict)
+    unit_ids: tuple[str, ...] = ()

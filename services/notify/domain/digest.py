@@ -10,7 +10,7 @@ People stop reading floods. The rule is simple and must never lose a message:
 * **never drop** one: every input appears in exactly one dispatch. Items older than the window
   (e.g. left over after an outage) are still included, never held back further;
 * some kinds are never grouped (:data:`NEVER_DIGESTED`): a receipt confirms the person's own
-  action and must arrive alone and at once.
+  action, and a contact change notice is a security warning; both must arrive alone and at once.
 
 Generic over the content type so this module stays pure and knows nothing of templates.
 """
@@ -25,7 +25,7 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
-NEVER_DIGESTED: frozenset[str] = frozenset({"opinion_received", "opinion_not_recorded"})
+NEVER_DIGESTED: frozenset[str] = frozenset({"opinion_received", "opinion_not_recorded", "contact_changed"})
 
 
 @dataclass(frozen=True, slots=True)

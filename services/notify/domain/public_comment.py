@@ -9,11 +9,12 @@ usable is
   chosen) must be one of the draft's, the optional name / contact (``author_ref``) is short;
 * a **honeypot** — a field hidden from people (off-screen, ``aria-hidden``, not focusable, no
   autocomplete) that naive form-filling robots fill in; a filled honeypot refuses the post;
-* a **per-IP rate limit kept in memory** (:class:`RateLimiter`) — a few comments per client
-  address per window. It is per process and forgotten on restart: a brake on floods from one
-  address, not a defence against a distributed attack (that belongs to the reverse proxy). No
-  JavaScript, no CAPTCHA, no external service — nothing that would leak the visitor to a third
-  party or fail on an old phone.
+* a **per-address limit** — a few comments per client address per window, counted atomically in
+  the shared document store (:mod:`services.notify.rate_limit`), the address taken from
+  ``X-Forwarded-For`` only behind a trusted proxy (:mod:`services.notify.pages.guard`). A brake on
+  floods from one address, not a defence against a distributed attack (that belongs to the reverse
+  proxy). No JavaScript, no CAPTCHA, no external service — nothing that would leak the visitor to a
+  third party or fail on an old phone.
 
 Moderation (approve / reject, a rejection needs a reason) is validated here too, and its request
 id is deterministic per (comment, outcome) so a double click publishes one request.
@@ -24,10 +25,8 @@ Pure: no I/O; the clock is passed in.
 from __future__ import annotations
 
 import secrets
-from collections import OrderedDict, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from enum import StrEnum
 
 from services.notify.domain.opinion import FieldError
@@ -173,46 +172,3 @@ def moderation_request_id(comment_id: str, outcome: Outcome) -> str:
     """Deterministic per (comment, outcome): a double click or a re-post publishes one request,
     and the workflow dedupes a redelivered one by this id too."""
     return f"{comment_id}:moderation:{outcome.value}"
-
-
-# --------------------------------------------------------------------------- rate limit
-
-
-class RateLimiter:
-    """Sliding-window limit per key (the client address), kept in memory.
-
-    ``limit`` events per ``window``; at most ``max_keys`` addresses are remembered (the least
-    recently seen are forgotten first), so memory stays bounded under a flood of addresses.
-    Per process, lost on restart — documented as a brake, not a guarantee.
-    """
-
-    def __init__(self, limit: int, window: timedelta, *, max_keys: int = 10_000) -> None:
-        if limit < 1:
-            raise ValueError("limit must be ≥ 1")
-        self.limit = limit
-        self.window = window
-        self.max_keys = max_keys
-        self._hits: OrderedDict[str, deque[datetime]] = OrderedDict()
-
-    def _recent(self, key: str, now: datetime) -> deque[datetime]:
-        hits = self._hits.get(key)
-        if hits is None:
-            return deque()
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        return hits
-
-    def retry_after(self, key: str, now: datetime) -> timedelta | None:
-        """``None`` if ``key`` may act now, else how long until it may."""
-        hits = self._recent(key, now)
-        if len(hits) < self.limit:
-            return None
-        return hits[0] + self.window - now
-
-    def hit(self, key: str, now: datetime) -> None:
-        hits = self._recent(key, now)
-        hits.append(now)
-        self._hits[key] = hits
-        self._hits.move_to_end(key)
-        while len(self._hits) > self.max_keys:
-            self._hits.popitem(last=False)

@@ -22,6 +22,7 @@ from typing import Any
 
 import jinja2
 
+from services.notify.domain.contact_change import ContactChange
 from services.notify.domain.opinion import Stance
 from services.notify.domain.vi_time import format_date_vi, format_deadline, format_deadline_short, to_vn
 
@@ -39,6 +40,7 @@ class NotificationKind(StrEnum):
     REPORT_DUE = "report_due"
     PUBLIC_COMMENT_MODERATION = "public_comment_moderation"
     OPINION_NOT_RECORDED = "opinion_not_recorded"
+    CONTACT_CHANGED = "contact_changed"
     DIGEST = "digest"
 
 
@@ -51,6 +53,7 @@ KIND_LABELS_VI: dict[NotificationKind, str] = {
     NotificationKind.REPORT_DUE: "Đến hạn báo cáo",
     NotificationKind.PUBLIC_COMMENT_MODERATION: "Kiểm duyệt góp ý của nhân dân",
     NotificationKind.OPINION_NOT_RECORDED: "Ý kiến chưa được ghi nhận",
+    NotificationKind.CONTACT_CHANGED: "Thay đổi thông tin liên lạc",
     NotificationKind.DIGEST: "Tổng hợp việc cần xử lý",
 }
 
@@ -198,6 +201,23 @@ class OpinionNotRecorded:
     kind: NotificationKind = field(default=NotificationKind.OPINION_NOT_RECORDED, init=False)
 
 
+@dataclass(frozen=True, slots=True)
+class ContactChanged:
+    """Thông tin liên lạc đã thay đổi: sent to the person's addresses as they were *before* the
+    change, so that a change they did not ask for does not go unnoticed. The new addresses appear
+    masked only (:mod:`services.notify.domain.contact_change`)."""
+
+    recipient: Recipient
+    changed_at: datetime
+    changes: tuple[ContactChange, ...]
+    sms_url: str | None = None
+    kind: NotificationKind = field(default=NotificationKind.CONTACT_CHANGED, init=False)
+
+    def __post_init__(self) -> None:
+        if not self.changes:
+            raise ValueError("a contact change notice needs at least one change")
+
+
 Notification = (
     ConsultationRequested
     | Reminder
@@ -207,6 +227,7 @@ Notification = (
     | ReportDue
     | PublicCommentModeration
     | OpinionNotRecorded
+    | ContactChanged
 )
 
 
@@ -257,6 +278,8 @@ def digest_entry(n: Notification) -> DigestEntry:
         )
     deadline: datetime | None
     url: str | None
+    if isinstance(n, ContactChanged):
+        return DigestEntry(n.kind, label, "Thông tin liên lạc của đồng chí đã được thay đổi", "", None, None)
     if isinstance(n, OpinionReceived):
         deadline, url = None, n.receipt_url
     elif isinstance(n, OpinionNotRecorded):

@@ -6,14 +6,16 @@ document store and the event producer; tests pass fakes. The pages hold no state
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import ipaddress
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from services.notify.domain.links import VerifiedLink
 from services.notify.domain.opinion import OpinionForm, Stance
-from services.notify.domain.public_comment import ModerationForm, PublicCommentForm, RateLimiter
+from services.notify.domain.public_comment import ModerationForm, PublicCommentForm
 from services.notify.domain.public_comment import Outcome as PublicOutcome
+from services.notify.rate_limit import CommentLimiter
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,8 @@ class PagesDeps:
       issued exactly this link (same token id, recipient, decision), and
       :class:`services.notify.domain.links.Revoked` if it was revoked: a valid signature alone is not
       enough (a leaked secret must not mint working links).
+    * ``allowed_origins`` — notify's own public origins (``scheme://host[:port]``): a POST whose
+      ``Origin`` (or, without one, ``Referer``) names another, or neither, is refused (403).
     """
 
     load_draft: Callable[[str], Awaitable[DraftView | None]]
@@ -81,6 +85,8 @@ class PagesDeps:
     secret_keys: Mapping[str, bytes]
     now: Callable[[], datetime]
     link_on_record: Callable[[VerifiedLink], Awaitable[None]]
+    allowed_origins: Collection[str]
+    trusted_proxies: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network] = ()
 
 
 # --------------------------------------------------------------------------- public comment
@@ -172,7 +178,10 @@ class PublicCommentDeps:
       ``decision.public_comment_moderation_submitted`` envelope (request id deterministic per
       (comment, outcome)); a repeat of the same returns ``duplicate=True``, another outcome raises
       :class:`ModerationConflict`.
-    * ``rate_limiter`` — the in-memory per-address limit of citizen comments.
+    * ``rate_limiter`` — the per-address limit of citizen comments (shared, atomic:
+      :class:`services.notify.rate_limit.MongoCommentLimiter`).
+    * ``allowed_origins`` — as for :class:`PagesDeps` (every POST is Origin-checked).
+    * ``trusted_proxies`` — peers whose ``X-Forwarded-For`` names the client (empty: the socket peer).
     """
 
     load_public_draft: Callable[[str], Awaitable[PublicDraft | None]]
@@ -181,5 +190,7 @@ class PublicCommentDeps:
     submit_moderation: Callable[[VerifiedLink, ModerationForm], Awaitable[ModerationReceipt]]
     secret_keys: Mapping[str, bytes]
     now: Callable[[], datetime]
-    rate_limiter: RateLimiter
+    rate_limiter: CommentLimiter
     link_on_record: Callable[[VerifiedLink], Awaitable[None]]
+    allowed_origins: Collection[str]
+    trusted_proxies: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network] = ()

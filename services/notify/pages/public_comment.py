@@ -3,16 +3,20 @@
 * ``GET/POST /gop-y/{decision_id}`` — public, no account: a citizen reads the draft by article and
   comments while the window is open. The post is validated (text ≤ 4000 characters, an optional
   article and name / contact), refused if the hidden honeypot field is filled, limited per client
-  address in memory (see :mod:`services.notify.domain.public_comment`), then stored with its
-  ``decision.public_comment_submitted`` request in one atomic write and answered with a receipt
-  carrying a reference code. The client address is used only for the in-memory limit, never stored.
-  Behind a reverse proxy, run uvicorn with ``--proxy-headers --forwarded-allow-ips`` so the
-  address is the citizen's, not the proxy's.
+  address (a slot taken atomically in the document store before the comment is stored, see
+  :mod:`services.notify.rate_limit`), then stored with its ``decision.public_comment_submitted``
+  request in one atomic write and answered with a receipt carrying a reference code. The client
+  address only keys the limit (as an HMAC, never in clear). Behind a reverse proxy, list the proxy
+  in ``TRUSTED_PROXIES`` so the address is the citizen's (``X-Forwarded-For``), not the proxy's; from
+  anyone else ``X-Forwarded-For`` is ignored (:mod:`services.notify.pages.guard`).
 * ``GET/POST /kiem-duyet/{token}`` — behind a signed, reusable link
   (:attr:`~services.notify.domain.links.Action.MODERATE_PUBLIC_COMMENTS`) issued to the person in
   charge of the synthesiser unit for one decision: lists the recorded comments with a plain form per
   comment to approve or reject (a reason is required to reject); each post sends
   ``decision.public_comment_moderation_submitted`` (request id deterministic per (comment, outcome)).
+
+Every POST must come from notify's own origin (``Origin``, else ``Referer``): otherwise 403 with
+"Yêu cầu không hợp lệ: nguồn gửi biểu mẫu không khớp." and nothing is read or recorded.
 
 Same style as the action-link pages: server-rendered, no JavaScript, Vietnamese, strict headers,
 and every failure a Vietnamese page with its 4xx status (unknown or non-public draft 404, window
@@ -24,6 +28,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 import jinja2
@@ -59,6 +64,7 @@ from services.notify.pages.deps import (
     PublicCommentDeps,
     PublicDraft,
 )
+from services.notify.pages.guard import CrossOrigin, check_origin, client_address, log_refusal
 from services.notify.pages.router import PAGES_TEMPLATE_DIR, SECURITY_HEADERS
 
 log = logging.getLogger(__name__)
@@ -190,10 +196,6 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def _client_key(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def build_public_comment_router(deps: PublicCommentDeps) -> APIRouter:
     """The router to include in the notify app beside :func:`build_pages_router`."""
     env = _environment()
@@ -204,11 +206,13 @@ def build_public_comment_router(deps: PublicCommentDeps) -> APIRouter:
         return HTMLResponse(html, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})})
 
     def public_error(
-        err: PageError, draft: PublicDraft | None = None, headers: Mapping[str, str] | None = None
+        err: PageError | CrossOrigin,
+        draft: PublicDraft | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> HTMLResponse:
         return page("public_error.html", err.status, headers, error=err, draft=draft)
 
-    def link_error(err: LinkError | PageError) -> HTMLResponse:
+    def link_error(err: LinkError | PageError | CrossOrigin) -> HTMLResponse:
         return page(
             "error.html", err.status, error=err, submission=None, draft=None, headings={}, stance_label=""
         )
@@ -263,28 +267,46 @@ def build_public_comment_router(deps: PublicCommentDeps) -> APIRouter:
                 draft = await _quiet(deps.load_public_draft, decision_id)
             return public_error(err, draft)
 
+    def too_many(draft: PublicDraft, client: str, wait: timedelta) -> HTMLResponse:
+        seconds = max(1, math.ceil(wait.total_seconds()))
+        log.info(
+            "public comment refused: rate limit",
+            extra={"who": client, "what": f"POST /gop-y/{draft.decision_id}", "why": "rate_limited"},
+        )
+        return public_error(TooMany(client), draft, {"Retry-After": str(seconds)})
+
     @router.post("/gop-y/{decision_id}", response_class=HTMLResponse)
     async def submit_public(decision_id: str, request: Request) -> HTMLResponse:
+        client = client_address(request, deps.trusted_proxies)
+        refusal = check_origin(request, deps.allowed_origins)
+        if refusal is not None:
+            log_refusal(request, refusal, client, "POST /gop-y/{decision_id}", decision_id=decision_id[:200])
+            return public_error(refusal)
         try:
             draft = await open_draft(decision_id)
             async with request.form(max_files=0, max_fields=16) as form:
                 raw = {k: v for k, v in form.items() if not isinstance(v, UploadFile)}
-            client = _client_key(request)
             now = deps.now()
-            wait = deps.rate_limiter.retry_after(client, now)
-            if wait is not None:
-                seconds = max(1, math.ceil(wait.total_seconds()))
-                return public_error(TooMany(client), draft, {"Retry-After": str(seconds)})
             try:
                 comment = validate_public_comment(raw, [a.article_id for a in draft.articles])
             except HoneypotFilled:
-                deps.rate_limiter.hit(client, now)  # a robot's post counts against its address
+                # a robot's post takes a slot of its address too
+                wait = await call(deps.rate_limiter.acquire, client, now)
+                if wait is not None:
+                    return too_many(draft, client, wait)
                 log.info("public comment refused: honeypot filled", extra={"decision_id": decision_id})
                 return public_error(RobotSuspected(), draft)
             except CommentInvalid as invalid:
                 return form_page(draft, status=422, errors=invalid.errors, values=raw)
-            receipt = await call(deps.submit_public_comment, draft, comment)
-            deps.rate_limiter.hit(client, now)
+            # the slot is taken before the comment is stored: atomic, so concurrent posts cannot overrun
+            wait = await call(deps.rate_limiter.acquire, client, now)
+            if wait is not None:
+                return too_many(draft, client, wait)
+            try:
+                receipt = await call(deps.submit_public_comment, draft, comment)
+            except PageError:
+                await _quiet_release(deps, client, now)  # not stored: give the slot back
+                raise
             return page(
                 "public_receipt.html",
                 200,
@@ -356,6 +378,22 @@ def build_public_comment_router(deps: PublicCommentDeps) -> APIRouter:
 
     @router.post("/kiem-duyet/{token}", response_class=HTMLResponse)
     async def submit_moderation(token: str, request: Request) -> HTMLResponse:
+        refusal = check_origin(request, deps.allowed_origins)
+        if refusal is not None:
+            who = client_address(request, deps.trusted_proxies)
+            where: dict[str, str] = {}
+            try:  # name the link's unit in the log when the token is genuine (never the token itself)
+                claims = verify(
+                    token, deps.now(), deps.secret_keys, expect_action=Action.MODERATE_PUBLIC_COMMENTS
+                ).claims
+                who, where = (
+                    f"{claims.recipient_unit_id}/{claims.person_id} from {who}",
+                    {"decision_id": claims.decision_id},
+                )
+            except LinkError:
+                pass
+            log_refusal(request, refusal, who, "POST /kiem-duyet/{token}", **where)
+            return link_error(refusal)
         try:
             view, link = await moderation_view(token)
             async with request.form(max_files=0, max_fields=8) as form:
@@ -399,6 +437,13 @@ def build_public_comment_router(deps: PublicCommentDeps) -> APIRouter:
             return link_error(BadForm(str(exc)))
 
     return router
+
+
+async def _quiet_release(deps: PublicCommentDeps, client: str, now: datetime) -> None:
+    try:
+        await deps.rate_limiter.release(client, now)
+    except Exception:
+        log.warning("could not give back a comment limit slot", exc_info=True)
 
 
 async def _quiet(fn: Callable[[str], Awaitable[T]], arg: str) -> T | None:

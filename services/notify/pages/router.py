@@ -3,8 +3,11 @@
 Why server-rendered HTML without JavaScript: recipients open links on old phones, through
 office proxies, often from a commune. The page must work everywhere, be accessible (labels,
 fieldset/legend, high contrast, large tap targets) and load nothing from outside — the token is
-in the URL, so no third-party request may ever see it (``Referrer-Policy: no-referrer``, strict
-CSP, no external assets).
+in the URL, so no third-party request may ever see it (``Referrer-Policy: same-origin``: only our
+own pages get the address, strict CSP, no external assets).
+
+A form post must come from one of notify's own origins (``Origin``, else ``Referer``;
+:mod:`services.notify.pages.guard`): otherwise 403 and nothing is read or recorded.
 
 Every way a link can be wrong ends on a Vietnamese page with the matching 4xx status, never a
 500: malformed 400, tampered / wrong recipient 403, unknown key / unknown draft 404, replay 409,
@@ -49,6 +52,7 @@ from services.notify.domain.opinion import (
 )
 from services.notify.domain.vi_time import format_deadline
 from services.notify.pages.deps import DraftView, PagesDeps, Submission
+from services.notify.pages.guard import CrossOrigin, check_origin, client_address, log_refusal
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +60,9 @@ PAGES_TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 SECURITY_HEADERS: Mapping[str, str] = {
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: under no-referrer a browser sends "Origin: null" with our own
+    # form posts, and the Origin check (pages.guard) could not tell them from a forged post.
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "X-Robots-Tag": "noindex, nofollow",
@@ -221,8 +227,33 @@ def build_pages_router(deps: PagesDeps) -> APIRouter:
         except LinkError as err:
             return error_page(err)
 
+    def cross_origin(request: Request, token: str, refusal: CrossOrigin) -> HTMLResponse:
+        who = client_address(request, deps.trusted_proxies)
+        where: dict[str, str] = {}
+        try:  # name the link's unit and decision in the log when the token is genuine (never the token)
+            claims = verify(token, deps.now(), deps.secret_keys, expect_action=Action.GIVE_OPINION).claims
+            who, where = (
+                f"{claims.recipient_unit_id}/{claims.person_id} from {who}",
+                {"decision_id": claims.decision_id},
+            )
+        except LinkError:
+            pass
+        log_refusal(request, refusal, who, "POST /a/{token}", **where)
+        return page(
+            "error.html",
+            refusal.status,
+            error=refusal,
+            submission=None,
+            draft=None,
+            headings={},
+            stance_label="",
+        )
+
     @router.post("/a/{token}", response_class=HTMLResponse)
     async def submit_link(token: str, request: Request) -> HTMLResponse:
+        refusal = check_origin(request, deps.allowed_origins)
+        if refusal is not None:
+            return cross_origin(request, token, refusal)
         try:
             link = verify(token, deps.now(), deps.secret_keys, expect_action=Action.GIVE_OPINION)
             await call(deps.link_on_record, link)

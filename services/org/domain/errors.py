@@ -137,3 +137,19 @@ class SeedFormatError(OrgDomainError):
         self.path = path
         self.line = line
         self.reason_vi = message_vi
+
+
+class UnsafeDocument(SeedFormatError):
+    """A document is outside a safety limit (size, YAML aliases / depth / nodes, CSV rows / fields).
+
+    Raised before the document is loaded (``shared/safe_input.py``); ``status`` is the HTTP
+    status that fits: 413 when it is too large, 422 otherwise.
+    """
+
+    code = "unsafe_document"
+
+    def __init__(
+        self, message_vi: str, *, path: str, line: int | None = None, code: str, status: int = 422
+    ) -> None:
+        super().__init__(message_vi, path=path, line=line, code=code)
+        self.status = status

@@ -11,17 +11,16 @@ the caller's job. The format is documented in ``services/org/seeds/README.md``.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
 import yaml
 
-from services.org.domain.errors import OrgDomainError, SeedFormatError
+from services.org.domain.errors import OrgDomainError, SeedFormatError, UnsafeDocument
 from services.org.domain.hierarchy import Hierarchy, NewLocality
 from services.org.domain.people import ContactChannels
 from services.org.domain.policy import (
@@ -35,6 +34,15 @@ from services.org.domain.policy import (
 )
 from services.org.domain.registry import OrgRegistry
 from services.org.domain.units import Level, NewUnit, UnitKind
+from shared.safe_input import (
+    DEFAULT_CSV,
+    DEFAULT_YAML,
+    CsvLimits,
+    InputRefused,
+    YamlLimits,
+    check_yaml,
+    csv_rows,
+)
 
 ORG_FORMAT = "danvan-org/1"
 POLICY_FORMAT = "danvan-policy/1"
@@ -152,6 +160,17 @@ class Seed:
 # ============================================================== YAML plumbing
 
 
+@contextmanager
+def refusing_unsafe(source: str) -> Iterator[None]:
+    """Turn a safety-limit refusal (:mod:`shared.safe_input`) into a located :class:`UnsafeDocument`."""
+    try:
+        yield
+    except InputRefused as exc:
+        raise UnsafeDocument(
+            exc.message_vi, path=source, line=exc.line, code=exc.code, status=exc.status
+        ) from None
+
+
 class _Loader(yaml.SafeLoader):
     """SafeLoader with YAML 1.2 booleans: only true/false.
 
@@ -183,9 +202,11 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _lenient_timestamp)
 class _Doc:
     """Parsed YAML plus a path → line index built from the node tree."""
 
-    def __init__(self, text: str, source: str) -> None:
+    def __init__(self, text: str, source: str, limits: YamlLimits = DEFAULT_YAML) -> None:
         self.source = source
         self.lines: dict[Path, int] = {}
+        with refusing_unsafe(source):
+            check_yaml(text, limits)  # before any node is built: alias bombs, nesting, size
         try:
             loader = _Loader(text)
             try:
@@ -204,6 +225,10 @@ class _Doc:
         except yaml.YAMLError as exc:
             raise SeedFormatError(
                 f"tệp YAML không hợp lệ: {exc}", path=source, code="seed_yaml_syntax"
+            ) from None
+        except ValueError:  # an integer of more than sys.get_int_max_str_digits() digits
+            raise SeedFormatError(
+                "tệp YAML không hợp lệ: có giá trị số quá dài.", path=source, code="seed_yaml_syntax"
             ) from None
         if node is not None:
             self._index(node, ())
@@ -599,15 +624,27 @@ CSV_COLUMNS = ("id", "name", "kind", "level", "parent_id", "valid_from")
 CSV_OPTIONAL_COLUMNS = ("locality_id", "function")
 
 
-def parse_units_csv(text: str, source: str = "<csv>", registry: Hierarchy | None = None) -> Seed:
+def parse_units_csv(
+    text: str, source: str = "<csv>", registry: Hierarchy | None = None, limits: CsvLimits = DEFAULT_CSV
+) -> Seed:
     """Parse a CSV of units (``id,name,kind,level,parent_id,valid_from[,locality_id,function]``).
 
     ``locality_id`` may be left empty: the unit then takes the địa bàn of its parent
     (earlier row or ``registry``) when the parent is at the same ``level``; otherwise the
-    row is refused and the column must be filled. Errors name the line and column.
+    row is refused and the column must be filled. Errors name the line and column. The
+    document must be inside ``limits`` (size, rows, field length: :mod:`shared.safe_input`).
     """
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = tuple(h.strip() for h in (reader.fieldnames or ()))
+    with refusing_unsafe(source):
+        records = list(csv_rows(text, limits))  # every limit checked before any row is read
+    return _parse_units_csv(iter(records), source, registry)
+
+
+def _parse_units_csv(
+    records: Iterator[tuple[int, list[str]]], source: str, registry: Hierarchy | None
+) -> Seed:
+    first = next(records, None)
+    fieldnames = first[1] if first is not None else []
+    header = tuple(h.strip() for h in fieldnames)
     missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
         raise SeedFormatError(
@@ -620,15 +657,14 @@ def parse_units_csv(text: str, source: str = "<csv>", registry: Hierarchy | None
         )
     seed = Seed(source=source)
     located: dict[str, tuple[str, str]] = {}  # unit id -> (locality id, level code)
-    for row in reader:
-        line = reader.line_num
+    for line, record in records:
 
         def err(
             column: str, message: str, code: str = "seed_invalid_value", line: int = line
         ) -> SeedFormatError:
             return SeedFormatError(message, path=f"{source}:{column}", line=line, code=code)
 
-        values = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+        values = {k.strip(): v.strip() for k, v in zip(fieldnames, record, strict=False)}
         for col in ("id", "name", "kind", "level", "valid_from"):
             if not values.get(col):
                 raise err(col, f"cột “{col}” không được để trống.", "seed_missing_key")

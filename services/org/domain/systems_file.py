@@ -15,7 +15,9 @@ import yaml
 
 from services.org.domain.errors import SeedFormatError
 from services.org.domain.registry import OrgRegistry
+from services.org.domain.seed_format import refusing_unsafe
 from shared.contract.events.org import AgencyKeyRegistered, AgencySystemRegistered, OrgEvent, PublicJwk
+from shared.safe_input import load_yaml
 
 FORMAT = "danvan-systems/1"
 DEFAULT_VALID_FROM = date(2020, 1, 1)
@@ -25,7 +27,8 @@ def system_events(
     text: str, registry: OrgRegistry, source: str = "systems.yaml", registry_id: str = "vn"
 ) -> list[OrgEvent]:
     try:
-        doc = yaml.safe_load(text)
+        with refusing_unsafe(source):
+            doc = load_yaml(text)
     except yaml.YAMLError as exc:
         raise SeedFormatError(f"không đọc được YAML: {exc}", path=source, code="bad_yaml") from exc
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:

@@ -10,7 +10,7 @@ and tokens never are.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -129,7 +129,7 @@ class SignIn:
         """(account, refusal code, status, Vietnamese message); the account only on success."""
         now = _now()
         who = username[:64]
-        if not await self.sessions.attempt(client_of(request), now):
+        if await self.sessions.blocked(client_of(request), now):
             await self.audit(request, "refusal", who, "too_many_attempts", "refused")
             return (
                 None,
@@ -143,6 +143,7 @@ class SignIn:
             await self.audit(request, "refusal", who, "account_locked", "refused")
             return None, "account_locked", 423, "Tài khoản tạm khóa 15 phút do nhập sai mật khẩu nhiều lần."
         if account is None or account.disabled or not check_password(account, password):
+            await self.sessions.failed(client_of(request), now)
             if account is not None:
                 await self.accounts.failed(username, now)
             await self.audit(request, "refusal", who, "bad_credentials", "refused")
@@ -283,3 +284,27 @@ def make_signin_router(signin: SignIn) -> APIRouter:
         }
 
     return router
+
+
+def oidc_handler(signin: SignIn) -> Callable[[Request, Any], Awaitable[Response]]:
+    """What the OIDC callback does with a verified identity: the account whose ``oidc_email`` is the
+    provider's *verified* e-mail gets a session; anyone else is refused (logged and audited)."""
+
+    async def on_identity(request: Request, identity: Any) -> Response:
+        email = (identity.email or "").lower() if identity.email_verified else ""
+        account = await signin.accounts.by_oidc_email(email) if email else None
+        if account is None or account.disabled:
+            await signin.audit(request, "refusal", f"oidc:{identity.subject[:64]}", "no_account", "refused")
+            return signin.form(
+                "/dang-nhap/xong",
+                "Tài khoản định danh này chưa được liên kết với cán bộ nào trong hệ thống "
+                "(liên hệ quản trị sổ đăng ký).",
+                403,
+            )
+        sid, token = await signin.open_session(request, account, "oidc")
+        target = signin.safe_next(str(getattr(request.state, "oidc_next", "") or "/dang-nhap/xong"))
+        response = RedirectResponse(target, status_code=303)
+        signin.set_cookies(response, sid, token)
+        return response
+
+    return on_identity

@@ -4,9 +4,10 @@ A session id is 32 random bytes given to the browser once (``dv_session`` cookie
 ``/``); the store keeps only its SHA-256, so a copy of the database does not hold live sessions.
 Sessions end on sign-out, after ``IDLE`` without use, or ``ABSOLUTE`` after sign-in.
 
-The throttle counts sign-in attempts per client address in a fixed window with one atomic
-``$inc`` per attempt, so concurrent requests cannot slip past it (the lockout per account is in
-accounts.py).
+The throttle counts *failed* sign-ins per client address in a fixed 15-minute window (one atomic
+``$inc`` each); at 20 the address is refused until the window ends. Concurrent guesses already in
+flight may each be answered once more; the lockout per account (accounts.py: 5 failures → 15
+minutes) bounds guessing of any one password regardless.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
 Doc = dict[str, Any]
@@ -25,7 +25,7 @@ COOKIE = "dv_session"
 IDLE = timedelta(minutes=30)
 ABSOLUTE = timedelta(hours=8)
 WINDOW = timedelta(minutes=15)
-ATTEMPTS_PER_WINDOW = 20
+FAILURES_PER_WINDOW = 20
 
 
 def _hash(sid: str) -> str:
@@ -86,16 +86,19 @@ class SessionStore:
         result = await self.sessions.delete_one({"_id": _hash(sid)})
         return result.deleted_count > 0
 
-    async def attempt(self, client: str, now: datetime) -> bool:
-        """Count one sign-in attempt from ``client``; ``False`` when over the window's budget."""
-        window = int(now.timestamp() // WINDOW.total_seconds())
-        doc = await self.throttle.find_one_and_update(
-            {"_id": f"{client}:{window}"},
-            {"$inc": {"n": 1}, "$setOnInsert": {"at": now}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
+    def _window(self, client: str, now: datetime) -> str:
+        return f"{client}:{int(now.timestamp() // WINDOW.total_seconds())}"
+
+    async def blocked(self, client: str, now: datetime) -> bool:
+        """Whether ``client`` used up this window's budget of failed sign-ins."""
+        doc = await self.throttle.find_one({"_id": self._window(client, now)})
+        return doc is not None and int(doc.get("n", 0)) >= FAILURES_PER_WINDOW
+
+    async def failed(self, client: str, now: datetime) -> None:
+        """Count one failed sign-in from ``client`` (one atomic ``$inc``)."""
+        await self.throttle.update_one(
+            {"_id": self._window(client, now)}, {"$inc": {"n": 1}, "$setOnInsert": {"at": now}}, upsert=True
         )
-        return doc is not None and int(doc["n"]) <= ATTEMPTS_PER_WINDOW
 
 
 def _session(doc: Doc) -> Session:

@@ -89,8 +89,11 @@ def fakes() -> Fakes:
     return Fakes()
 
 
-@pytest.fixture
-def client(fakes: Fakes) -> TestClient:
+ORIGIN = "http://testserver"
+"""The pages' own origin in these tests (TestClient's base URL): every form post names it."""
+
+
+def make_client(fakes: Fakes, headers: dict[str, str] | None = None) -> TestClient:
     deps = PagesDeps(
         load_draft=fakes.load_draft,
         find_submission=fakes.find_submission,
@@ -98,10 +101,18 @@ def client(fakes: Fakes) -> TestClient:
         secret_keys={"k1": KEY.secret},
         now=lambda: NOW,
         link_on_record=fakes.link_on_record,
+        allowed_origins=frozenset({ORIGIN}),
     )
     app = FastAPI()
     app.include_router(build_pages_router(deps))
-    return TestClient(app, raise_server_exceptions=False)
+    return TestClient(
+        app, raise_server_exceptions=False, headers={"Origin": ORIGIN} if headers is None else headers
+    )
+
+
+@pytest.fixture
+def client(fakes: Fakes) -> TestClient:
+    return make_client(fakes)
 
 
 def token(**kw: object) -> str:
@@ -140,7 +151,7 @@ def test_get_shows_draft_by_article_and_accessible_form(client: TestClient) -> N
     assert html.count("<textarea") == 3
     assert f'<label class="block" for="f-{article_field("d1")}">' in html
     assert "<script" not in html and "http://" not in html and "https://" not in html  # no external assets
-    assert r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["referrer-policy"] == "same-origin"
     assert r.headers["cache-control"] == "no-store"
     assert "default-src 'none'" in r.headers["content-security-policy"]
 
@@ -291,3 +302,46 @@ def test_a_revoked_link_answers_410_and_records_nothing(client: TestClient, fake
     assert response.status_code == 410
     assert "thu hồi" in response.text
     assert fakes.submit_calls == 0
+
+
+@pytest.mark.parametrize(
+    ("headers", "why"),
+    [
+        pytest.param({"Origin": "https://evil.example"}, "origin_mismatch", id="other-origin"),
+        pytest.param({"Origin": "null"}, "origin_mismatch", id="null-origin"),
+        pytest.param({"Origin": "http://testserver:8080"}, "origin_mismatch", id="other-port"),
+        pytest.param({"Origin": "https://testserver"}, "origin_mismatch", id="other-scheme"),
+        pytest.param({"Referer": "https://evil.example/a/x"}, "referer_mismatch", id="other-referer"),
+        pytest.param({}, "origin_missing", id="neither"),
+    ],
+)
+def test_cross_origin_or_unattributed_opinion_post_is_refused_and_records_nothing(
+    fakes: Fakes, headers: dict[str, str], why: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    t = token()
+    r = make_client(fakes, headers).post(f"/a/{t}", data=GOOD_FORM)
+    assert r.status_code == 403
+    assert "Yêu cầu không hợp lệ: nguồn gửi biểu mẫu không khớp." in r.text
+    assert '<html lang="vi">' in r.text and r.headers["cache-control"] == "no-store"
+    assert fakes.submit_calls == 0 and not fakes.submissions
+    line = next(rec for rec in caplog.records if rec.getMessage().startswith("form post refused"))
+    assert line.why == why and line.what == "POST /a/{token}"  # type: ignore[attr-defined]
+    assert line.who == "u-mttq/p-1 from testclient" and line.decision_id == "dec-42"  # type: ignore[attr-defined]
+    assert t not in caplog.text
+    # the link still works from its own page afterwards
+    assert make_client(fakes).post(f"/a/{t}", data=GOOD_FORM).status_code == 200
+
+
+def test_opinion_post_with_our_referer_and_no_origin_is_accepted(fakes: Fakes) -> None:
+    t = token()
+    r = make_client(fakes, {"Referer": f"{ORIGIN}/a/{t}"}).post(f"/a/{t}", data=GOOD_FORM)
+    assert r.status_code == 200 and fakes.submit_calls == 1
+
+
+def test_a_forged_token_posted_cross_origin_is_refused_without_naming_anyone(
+    fakes: Fakes, caplog: pytest.LogCaptureFixture
+) -> None:
+    r = make_client(fakes, {"Origin": "https://evil.example"}).post("/a/not-a-token", data=GOOD_FORM)
+    assert r.status_code == 403
+    line = next(rec for rec in caplog.records if rec.getMessage().startswith("form post refused"))
+    assert line.who == "testclient"  # type: ignore[attr-defined]

@@ -1,8 +1,8 @@
-"""Validation of citizens' comments and moderations, ids, and the in-memory rate limit."""
+"""Validation of citizens' comments and moderations, and ids (the rate limit: test_rate_limit.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
@@ -18,7 +18,6 @@ from services.notify.domain.public_comment import (
     CommentInvalid,
     HoneypotFilled,
     Outcome,
-    RateLimiter,
     moderation_request_id,
     new_comment_request_id,
     reference_code,
@@ -103,17 +102,3 @@ def test_ids() -> None:
 
 def test_moderation_link_is_reusable() -> None:
     assert Action.MODERATE_PUBLIC_COMMENTS not in SINGLE_USE_ACTIONS
-
-
-def test_rate_limiter_sliding_window_and_bounded_memory() -> None:
-    rl = RateLimiter(2, timedelta(minutes=10), max_keys=3)
-    assert rl.retry_after("1.1.1.1", T0) is None
-    rl.hit("1.1.1.1", T0)
-    rl.hit("1.1.1.1", T0 + timedelta(minutes=1))
-    wait = rl.retry_after("1.1.1.1", T0 + timedelta(minutes=2))
-    assert wait == timedelta(minutes=8)
-    assert rl.retry_after("2.2.2.2", T0) is None  # per address
-    assert rl.retry_after("1.1.1.1", T0 + timedelta(minutes=10)) is None  # the first hit left the window
-    for ip in ("a", "b", "c", "d"):
-        rl.hit(ip, T0)
-    assert len(rl._hits) == 3  # the least recently seen address was forgotten

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,6 @@ from services.notify.domain.public_comment import (
     ModerationForm,
     Outcome,
     PublicCommentForm,
-    RateLimiter,
     moderation_request_id,
     reference_code,
 )
@@ -35,6 +35,7 @@ from services.notify.pages import (
     PublicDraft,
     build_public_comment_router,
 )
+from services.notify.rate_limit import MemoryCommentLimiter
 
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
 KEY = SigningKey("k1", b"k" * 32)
@@ -112,8 +113,18 @@ def fakes() -> Fakes:
     return Fakes()
 
 
-@pytest.fixture
-def client(fakes: Fakes) -> TestClient:
+ORIGIN = "http://testserver"
+"""The pages' own origin in these tests (TestClient's base URL): every form post names it."""
+
+
+def make_client(
+    fakes: Fakes,
+    *,
+    peer: tuple[str, int] = ("testclient", 50000),
+    trusted: tuple[str, ...] = (),
+    headers: dict[str, str] | None = None,
+    limiter: MemoryCommentLimiter | None = None,
+) -> TestClient:
     deps = PublicCommentDeps(
         load_public_draft=fakes.load_public_draft,
         submit_public_comment=fakes.submit_public_comment,
@@ -121,12 +132,24 @@ def client(fakes: Fakes) -> TestClient:
         submit_moderation=fakes.submit_moderation,
         secret_keys={"k1": KEY.secret},
         now=lambda: NOW,
-        rate_limiter=RateLimiter(3, timedelta(minutes=10)),
+        rate_limiter=limiter or MemoryCommentLimiter(3, timedelta(minutes=10)),
         link_on_record=fakes.link_on_record,
+        allowed_origins=frozenset({ORIGIN}),
+        trusted_proxies=tuple(ipaddress.ip_network(t) for t in trusted),
     )
     app = FastAPI()
     app.include_router(build_public_comment_router(deps))
-    return TestClient(app, raise_server_exceptions=False)
+    return TestClient(
+        app,
+        raise_server_exceptions=False,
+        client=peer,
+        headers={"Origin": ORIGIN} if headers is None else headers,
+    )
+
+
+@pytest.fixture
+def client(fakes: Fakes) -> TestClient:
+    return make_client(fakes)
 
 
 def mod_token(**kw: object) -> str:
@@ -146,7 +169,7 @@ def mod_token(**kw: object) -> str:
 def _strict_html(r: object) -> None:
     resp = r  # type: ignore[assignment]
     assert resp.headers["content-type"].startswith("text/html")  # type: ignore[attr-defined]
-    assert resp.headers["referrer-policy"] == "no-referrer"  # type: ignore[attr-defined]
+    assert resp.headers["referrer-policy"] == "same-origin"  # type: ignore[attr-defined]
     assert "default-src 'none'" in resp.headers["content-security-policy"]  # type: ignore[attr-defined]
     assert '<html lang="vi">' in resp.text and "<script" not in resp.text  # type: ignore[attr-defined]
 
@@ -213,6 +236,94 @@ def test_rate_limit_per_address_is_429(client: TestClient, fakes: Fakes) -> None
     assert r.status_code == 429 and "Gửi quá nhiều góp ý" in r.text
     assert r.headers["retry-after"] == "600"
     assert len(fakes.comments) == 3
+
+
+def test_forged_x_forwarded_for_does_not_reset_the_limit(fakes: Fakes) -> None:
+    c = make_client(fakes, peer=("198.51.100.7", 40000))
+    for i in range(3):
+        r = c.post("/gop-y/dec-42", data=GOOD, headers={"X-Forwarded-For": f"10.9.8.{i}"})
+        assert r.status_code == 200
+    r = c.post("/gop-y/dec-42", data=GOOD, headers={"X-Forwarded-For": "10.9.8.200"})
+    assert r.status_code == 429  # the socket peer counts: no proxy is trusted
+    assert len(fakes.comments) == 3
+
+
+def test_behind_a_trusted_proxy_the_forwarded_client_counts(fakes: Fakes) -> None:
+    c = make_client(fakes, peer=("10.0.0.2", 40000), trusted=("10.0.0.0/24",))
+    for _ in range(3):
+        assert (
+            c.post("/gop-y/dec-42", data=GOOD, headers={"X-Forwarded-For": "203.0.113.5"}).status_code == 200
+        )
+    assert c.post("/gop-y/dec-42", data=GOOD, headers={"X-Forwarded-For": "203.0.113.5"}).status_code == 429
+    # another citizen behind the same proxy is not limited ...
+    assert c.post("/gop-y/dec-42", data=GOOD, headers={"X-Forwarded-For": "203.0.113.6"}).status_code == 200
+    # ... and a client-supplied left-most entry does not help: the proxy appends the real peer
+    forged = c.post("/gop-y/dec-42", data=GOOD, headers={"X-Forwarded-For": "1.2.3.4, 203.0.113.5"})
+    assert forged.status_code == 429
+
+
+def test_a_failed_store_gives_the_slot_back(fakes: Fakes) -> None:
+    limiter = MemoryCommentLimiter(1, timedelta(minutes=10))
+    c = make_client(fakes, limiter=limiter)
+
+    async def down(draft: PublicDraft, form: PublicCommentForm) -> CommentReceipt:
+        raise ConnectionError("store down")
+
+    good = fakes.submit_public_comment
+    fakes.submit_public_comment = down  # type: ignore[method-assign]
+    c2 = make_client(fakes, limiter=limiter)
+    assert c2.post("/gop-y/dec-42", data=GOOD).status_code == 503
+    fakes.submit_public_comment = good  # type: ignore[method-assign]
+    assert make_client(fakes, limiter=limiter).post("/gop-y/dec-42", data=GOOD).status_code == 200
+    assert c.post("/gop-y/dec-42", data=GOOD).status_code == 429
+
+
+CROSS_ORIGIN_CASES = [
+    pytest.param({"Origin": "https://evil.example"}, "origin_mismatch", id="other-origin"),
+    pytest.param({"Origin": "null"}, "origin_mismatch", id="null-origin"),
+    pytest.param({"Origin": "http://testserver.evil.example"}, "origin_mismatch", id="look-alike"),
+    pytest.param({"Referer": "https://evil.example/gop-y/dec-42"}, "referer_mismatch", id="other-referer"),
+    pytest.param({}, "origin_missing", id="neither"),
+]
+
+
+@pytest.mark.parametrize(("headers", "why"), CROSS_ORIGIN_CASES)
+def test_cross_origin_or_unattributed_comment_is_refused_and_changes_nothing(
+    fakes: Fakes, headers: dict[str, str], why: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    limiter = MemoryCommentLimiter(3, timedelta(minutes=10))
+    c = make_client(fakes, headers=headers, limiter=limiter)
+    r = c.post("/gop-y/dec-42", data=GOOD)
+    assert r.status_code == 403
+    _strict_html(r)
+    assert "Yêu cầu không hợp lệ: nguồn gửi biểu mẫu không khớp." in r.text
+    assert not fakes.comments and not limiter.counts
+    line = next(rec for rec in caplog.records if rec.getMessage().startswith("form post refused"))
+    assert line.why == why and line.what == "POST /gop-y/{decision_id}" and line.who == "testclient"  # type: ignore[attr-defined]
+
+
+def test_referer_of_our_own_page_is_accepted_without_origin(fakes: Fakes) -> None:
+    c = make_client(fakes, headers={"Referer": f"{ORIGIN}/gop-y/dec-42"})
+    assert c.post("/gop-y/dec-42", data=GOOD).status_code == 200
+    assert len(fakes.comments) == 1
+
+
+@pytest.mark.parametrize(("headers", "why"), CROSS_ORIGIN_CASES)
+def test_cross_origin_moderation_is_refused_and_changes_nothing(
+    fakes: Fakes, headers: dict[str, str], why: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    t = mod_token()
+    r = make_client(fakes, headers=headers).post(
+        f"/kiem-duyet/{t}", data={"comment_id": "dec-42:pc:1", "outcome": "approved"}
+    )
+    assert r.status_code == 403
+    _strict_html(r)
+    assert "Yêu cầu không hợp lệ: nguồn gửi biểu mẫu không khớp." in r.text
+    assert fakes.moderation_calls == 0 and not fakes.moderations
+    line = next(rec for rec in caplog.records if rec.getMessage().startswith("form post refused"))
+    assert line.why == why and line.what == "POST /kiem-duyet/{token}"  # type: ignore[attr-defined]
+    assert line.who.startswith("kg.bdv/p-bdv from ")  # type: ignore[attr-defined]
+    assert t not in caplog.text
 
 
 @pytest.mark.parametrize("method", ["get", "post"])

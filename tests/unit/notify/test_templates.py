@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.notify.domain.contact_change import Contacts, contact_changes
 from services.notify.domain.opinion import Stance
 from services.notify.domain.templates import (
     ConsultationRequested,
+    ContactChanged,
     DecisionRef,
     Digest,
     Issued,
@@ -60,6 +62,11 @@ SAMPLES: dict[NotificationKind, Renderable] = {
 SAMPLES[NotificationKind.OPINION_NOT_RECORDED] = OpinionNotRecorded(
     REC, DEC, "Ban Dân vận đã tổng hợp ý kiến; không nhận thêm ý kiến sau thời điểm tổng hợp.", DEADLINE
 )
+CHANGES = contact_changes(
+    Contacts("hoa@mttq.kiengiang.example.vn", "0912 345 678", None),
+    Contacts("attacker@example.test", None, "https://hooks.evil.example/x?token=1"),
+)
+SAMPLES[NotificationKind.CONTACT_CHANGED] = ContactChanged(REC, DEADLINE, CHANGES)
 SAMPLES[NotificationKind.DIGEST] = build_digest(
     REC,
     [
@@ -202,3 +209,17 @@ def test_public_comment_moderation_content() -> None:
     assert 'href="https://dv.example.vn/kiem-duyet/TOKEN"' in msg.html
     assert "https://dv.example.vn/gop-y/dec-42" in msg.text
     assert "kiểm duyệt" in msg.sms
+
+
+def test_contact_change_notice_masks_the_new_addresses_and_says_whom_to_call() -> None:
+    msg = renderer.render(SAMPLES[NotificationKind.CONTACT_CHANGED])
+    assert msg.subject.startswith("[Thay đổi thông tin liên lạc]")
+    for body in (msg.text, msg.html):
+        assert "17:00 ngày 05/12/2026 (thứ Bảy)" in body
+        assert "Thư điện tử: được đổi thành a***@e***.test" in body
+        assert "Số điện thoại: đã bị xóa" in body
+        assert "Địa chỉ webhook (hệ thống của đơn vị): được bổ sung mới là https://h***.example/…" in body
+        assert "quản trị viên sổ đăng ký" in body
+        assert "attacker" not in body and "evil" not in body and "token=1" not in body
+    assert "không đề nghị thay đổi này" in msg.sms and "a***@e***.test" in msg.sms and len(msg.sms) <= 320
+    assert "attacker" not in msg.sms

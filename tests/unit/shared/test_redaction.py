@@ -452,3 +452,15 @@ def test_configure_telemetry_wraps_every_exporter(monkeypatch: pytest.MonkeyPatc
     exporters = [p.span_exporter for p in processors]  # type: ignore[attr-defined]
     assert len(exporters) == 2 and all(isinstance(e, RedactingSpanExporter) for e in exporters)
     provider.shutdown()
+
+
+def test_the_oidc_callback_query_never_survives() -> None:
+    line = (
+        '127.0.0.1:4711 - "GET /dang-nhap/oidc/callback?code=udirwihiy3nmniifg2z6itv5a'
+        '&state=p1C9MBGwPfGTn8RZm2Ko2nXUFWzUJA HTTP/1.1" 400'
+    )
+    out = redact(line)
+    assert "udirwihiy3nmniifg2z6itv5a" not in out and "p1C9MBGwPfGTn8RZm2Ko2nXUFWzUJA" not in out
+    assert out == '127.0.0.1:4711 - "GET /dang-nhap/oidc/callback?[token] HTTP/1.1" 400'
+    assert redact(out) == out
+    assert redact("GET /dang-nhap/oidc?next=/trang-chu") == "GET /dang-nhap/oidc?next=/trang-chu"
