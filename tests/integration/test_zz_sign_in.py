@@ -3,6 +3,10 @@
 Each attack the issue measured is one request here, made as an outsider (no credentials), as staff of
 the wrong unit, or as an administrator of another unit — and refused with its reason, logged and
 audited; then the same request by someone entitled, which succeeds and is audited with who did it.
+
+Named ``test_zz_…`` to run after the other integration modules: each org this module starts
+publishes a whole registry to the shared ``org.events`` topic, which every later module's replicas
+would have to read before they are "caught up".
 """
 
 from __future__ import annotations

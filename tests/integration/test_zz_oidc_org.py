@@ -1,6 +1,10 @@
 """Sign-in through the real local OIDC provider (Dex) into the real org service: the verified
 e-mail of the provider maps to an account (``oidc_email``), which gets a session and its roles; a
-provider user without an account is refused, audited."""
+provider user without an account is refused, audited.
+Named ``test_zz_…`` to run after the other integration modules: each org this module starts
+publishes a whole registry to the shared ``org.events`` topic, which every later module's replicas
+would have to read before they are "caught up".
+"""
 
 from __future__ import annotations
 
