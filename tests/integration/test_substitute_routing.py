@@ -92,6 +92,8 @@ async def get_json(client: httpx.AsyncClient, url: str) -> Any:
     return r.json() if r.status_code == 200 else None
 
 
+# The replicas must first read every org event on the shared topic (catch-up is slow: issues 12/14).
+@pytest.mark.timeout(900)
 async def test_link_goes_to_the_substitute_and_the_opinion_is_recorded_as_such(
     stack: dict[str, Proc],
     producer: AIOKafkaProducer,
@@ -135,7 +137,7 @@ async def test_link_goes_to_the_substitute_and_the_opinion_is_recorded_as_such(
             n = await get_json(c, f"{notify.url}/health")
             return bool(t and n and t["org_events"] >= org_events and _replica_count(n) >= org_events)
 
-        await wait_for(replicas_caught_up, within=300, what="replicas applied the delegation")
+        await wait_for(replicas_caught_up, within=600, what="replicas applied the delegation")
 
         did = f"kg-sub-{RUN_ID}-{uuid.uuid4().hex[:6]}"
         env = Envelope.wrap(
