@@ -144,39 +144,32 @@ def _jwk_problem(name: str, text: str) -> str | None:
     return None
 
 
-def check_signing_key(env: Env) -> list[str]:
-    """Every service signs what it publishes: its private key must come from the environment."""
-    inline, path = env.get("SIGNING_KEY"), env.get("SIGNING_KEY_FILE")
+def _private_jwk_setting(env: Env, name: str, purpose: str) -> list[str]:
+    """Problems of a private Ed25519 JWK given inline (``name``) or as a file (``name_FILE``)."""
+    inline, path = env.get(name), env.get(f"{name}_FILE")
     if inline and inline.strip():
-        problem = _jwk_problem("SIGNING_KEY", inline)
+        problem = _jwk_problem(name, inline)
         return [problem] if problem else []
     if path and path.strip():
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
-            return [f"SIGNING_KEY_FILE {path} cannot be read ({exc.strerror or type(exc).__name__})"]
-        problem = _jwk_problem(f"SIGNING_KEY_FILE {path}", text)
+            return [f"{name}_FILE {path} cannot be read ({exc.strerror or type(exc).__name__})"]
+        problem = _jwk_problem(f"{name}_FILE {path}", text)
         return [problem] if problem else []
-    return [
-        "neither SIGNING_KEY nor SIGNING_KEY_FILE is set (the service's private Ed25519 JWK: "
-        "what it publishes is signed with it)"
-    ]
+    return [f"neither {name} nor {name}_FILE is set ({purpose})"]
+
+
+def check_signing_key(env: Env) -> list[str]:
+    """Every service signs what it publishes: its private key must come from the environment."""
+    return _private_jwk_setting(
+        env, "SIGNING_KEY", "the service's private Ed25519 JWK: what it publishes is signed with it"
+    )
 
 
 def check_session_key(env: Env) -> list[str]:
     """org signs access tokens with its session key: a private Ed25519 JWK of its own."""
-    inline, path = env.get("AUTH_TOKEN_KEY"), env.get("AUTH_TOKEN_KEY_FILE")
-    if inline and inline.strip():
-        problem = _jwk_problem("AUTH_TOKEN_KEY", inline)
-        return [problem] if problem else []
-    if path and path.strip():
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            return [f"AUTH_TOKEN_KEY_FILE {path} cannot be read ({exc.strerror or type(exc).__name__})"]
-        problem = _jwk_problem(f"AUTH_TOKEN_KEY_FILE {path}", text)
-        return [problem] if problem else []
-    return ["neither AUTH_TOKEN_KEY nor AUTH_TOKEN_KEY_FILE is set (org's session key signs access tokens)"]
+    return _private_jwk_setting(env, "AUTH_TOKEN_KEY", "org's session key signs access tokens")
 
 
 def check_token_public_key(env: Env) -> list[str]:
