@@ -25,6 +25,7 @@ Nothing here has a usable default: a fresh machine gets fresh random secrets.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
@@ -253,8 +254,23 @@ def public_of(private: dict[str, str]) -> dict[str, str]:
 
 
 def ensure(root: Path | None = None) -> list[str]:
-    """Create whatever is missing; returns the names of what was created."""
+    """Create whatever is missing; returns the names of what was created.
+
+    Several scripts call this at once (``infra/up.sh`` starts the broker and the OIDC provider in
+    parallel): an exclusive lock on ``<root>/.lock`` makes the callers take turns, so a password and
+    its hash always come from the same caller.
+    """
     root = root or SECRETS_DIR
+    root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return _ensure_locked(root)
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _ensure_locked(root: Path) -> list[str]:
     created: list[str] = []
     for principal in PRINCIPALS:
         path = root / "kafka" / f"{principal}.password"
