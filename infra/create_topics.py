@@ -26,9 +26,12 @@ from shared.kafka_auth import aiokafka_kwargs
 from shared.settings import CommonSettings
 
 BROKER_STAMPED = {"message.timestamp.type": "LogAppendTime"}
+KEPT_FOR_EVER = {"retention.ms": "-1", "retention.bytes": "-1"}
 TOPIC_CONFIGS: dict[str, dict[str, str]] = {
     topics.DECISION_REQUESTS: BROKER_STAMPED,
     topics.WORKFLOW_REQUESTS: BROKER_STAMPED,
+    # every process rebuilds its org registry copy from the whole topic (shared/reliability/topic_copy.py)
+    topics.ORG_EVENTS: KEPT_FOR_EVER,
 }
 """Per-topic settings; every other topic keeps the broker's defaults."""
 

@@ -250,11 +250,11 @@ class Demo:
                 and n
                 and t["org_caught_up"]
                 and n["org_caught_up"]
-                and t["org_events"] >= size
-                and n["org_replica_events"] >= size
+                and t["org_position"] >= size
+                and n["org_position"] >= size
             )
 
-        await until(f"tasks and notify copies of the org registry ({size} events)", registry_ready, 600)
+        await until(f"tasks and notify copies of the org registry ({size} events)", registry_ready, 180)
         for name, url in (("org", ORG), ("tasks", TASKS), ("reports", REPORTS), ("notify", NOTIFY)):
             h = await self.get(f"{url}/health")
             say(f"    {name:8} {url}  {'ok' if h else 'NOT READY'}")

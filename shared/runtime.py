@@ -22,10 +22,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.contract.envelope import Envelope
 from shared.kafka_auth import faststream_security, principal_of
-from shared.reliability.catchup import CatchUp
-from shared.reliability.consumer import Authenticator, Delivery, Handler, ReliableConsumer
+from shared.reliability.consumer import Authenticator, Handler, ReliableConsumer, delivery_of
 from shared.reliability.emit import Emitter
 from shared.reliability.outbox import OutboxRelay
+from shared.reliability.topic_copy import TopicCopy
 from shared.security.keys import load_signing_key
 from shared.security.signing import SIGNATURE_HEADER, SigningKey, sign
 from shared.settings import CommonSettings
@@ -60,6 +60,7 @@ class ServiceRuntime:
         self._stores: list[AggregateStore] = []
         self.relay = OutboxRelay([], self.publish_envelope, poll_seconds=self.settings.relay_poll_seconds)
         self.consumers: list[ReliableConsumer] = []
+        self.copies: list[TopicCopy] = []
         self._started = False
         self._on_start: list[Callable[[], Awaitable[None]]] = []
         self._on_started: list[Callable[[], Awaitable[None]]] = []
@@ -124,21 +125,7 @@ class ServiceRuntime:
 
         async def on_message(message: KafkaMessage) -> None:
             raw = message.raw_message
-            record: Any = raw[0] if isinstance(raw, tuple) else raw
-            await consumer.handle(
-                Delivery(
-                    topic=record.topic,
-                    partition=record.partition,
-                    offset=record.offset,
-                    key=record.key,
-                    value=record.value or b"",
-                    headers={
-                        k: (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v))
-                        for k, v in (record.headers or [])
-                    },
-                    timestamp_ms=getattr(record, "timestamp", None),
-                )
-            )
+            await consumer.handle(delivery_of(raw[0] if isinstance(raw, tuple) else raw))
 
         on_message.__name__ = f"{self.name}_{topic.replace('.', '_').replace('-', '_')}"
         self.broker.subscriber(
@@ -150,16 +137,23 @@ class ServiceRuntime:
         )(on_message)
         return consumer
 
-    def catch_up(self, topic: str, consumer: ReliableConsumer, *, group: str) -> CatchUp:
-        """A gate that opens once ``consumer`` has read ``topic`` up to its end at start-up."""
-        gate = CatchUp(topic, group)
-        consumer.observers.append(gate.observe)
+    def replicate(self, topic: str, handlers: Mapping[str, Handler]) -> TopicCopy:
+        """This process's own copy of all of ``topic`` (no group: every instance reads every record).
 
-        @self.on_start
-        async def _snapshot() -> None:
-            await gate.snapshot(self.settings, self.principal)
-
-        return gate
+        The copy starts before the consumers (and is caught up or reading when they start); gate
+        request handling on ``copy.wait()``."""
+        consumer = ReliableConsumer(
+            service=self.name,
+            handlers=handlers,
+            publish_raw=self.publish_raw,
+            max_attempts=self.settings.max_attempts,
+            retry_base_seconds=self.settings.retry_base_seconds,
+            retry_max_seconds=self.settings.retry_max_seconds,
+        )
+        self.consumers.append(consumer)
+        copy = TopicCopy(topic, consumer, self.settings, self.principal)
+        self.copies.append(copy)
+        return copy
 
     # -- lifecycle ----------------------------------------------------------------
     async def start(self) -> None:
@@ -169,7 +163,9 @@ class ServiceRuntime:
             await store.ensure_indexes()
         for fn in self._on_start:
             await fn()
-        await self.broker.start()
+        await self.broker.start()  # the dead letters of a copy go out through the broker's producer
+        for copy in self.copies:
+            await copy.start()
         self.relay.start()
         self._started = True
         for fn in self._on_started:
@@ -183,6 +179,8 @@ class ServiceRuntime:
         self._started = False
         for fn in self._on_stop:
             await fn()
+        for copy in self.copies:
+            await copy.stop()
         await self.broker.stop()
         await self.relay.stop()
         await self.mongo.close()
@@ -210,4 +208,5 @@ class ServiceRuntime:
             "started": self._started,
             "outbox_published": self.relay.published,
             "consumers": [{k.value: v for k, v in c.stats.items()} for c in self.consumers],
+            "copies": [c.health() for c in self.copies],
         }

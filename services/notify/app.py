@@ -1,7 +1,8 @@
 """Wiring of the notify service: runtime, org replica, handlers, delivery worker, HTTP.
 
-Start order (why): the org replica is rebuilt from notify's own store *before* consumers
-start, so the first decision fact already finds its recipients; the delivery worker starts
+Start order (why): the org copy is read from ``org.events`` by this process (every instance reads
+all of it) and decision facts wait until it has caught up, so the first fact already finds its
+recipients; the delivery worker starts
 *after* the runtime (broker, relay) so what it records is published at once; on stop the
 worker is cancelled first (a half-done attempt is retried from its stored state), then the
 runtime drains the consumers and flushes the outbox.
@@ -59,7 +60,7 @@ class NotifyRuntime(ServiceRuntime):
     def __init__(self, settings: NotifySettings) -> None:
         super().__init__("notify", settings)
         self.settings = settings
-        self.replica = OrgReplica(self.db["org_events"])
+        self.replica = OrgReplica()
         self.deliveries = self.store("deliveries")
         self.submissions = self.store("submissions")
         self.public_comments = self.store("public_comments")
@@ -70,8 +71,9 @@ class NotifyRuntime(ServiceRuntime):
             timedelta(seconds=settings.public_comment_rate_window_seconds),
             secret=settings.comment_limit_key(),
         )
-        self.replica_was_empty = False
-        """Set at start: a new notify (empty org copy) sends no contact change notice for history."""
+        self.fresh_deployment = False
+        """Set at start: a new notify (its database never saw a start) sends no contact change notice
+        for the history it reads before it caught up."""
         self.links = AggregateStore.of(self.db, "links", inbox_size=settings.inbox_size)
         self.drafts = AggregateStore.of(self.db, "drafts", inbox_size=settings.inbox_size)
         policy = RetryPolicy.exponential(
@@ -132,7 +134,10 @@ class NotifyRuntime(ServiceRuntime):
         await self.moderations.collection.create_index([("decision_id", ASCENDING)])
         await self.deliveries.collection.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
         await self.comment_limiter.ensure_indexes()
-        self.replica_was_empty = await self.replica.load() == 0
+        first = await self.db["meta"].find_one_and_update(
+            {"_id": "first_start"}, {"$setOnInsert": {"at": datetime.now(UTC)}}, upsert=True
+        )
+        self.fresh_deployment = first is None  # the update returns the document as it was before
         await super().start()
         self.worker.start()
 
@@ -178,11 +183,10 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
     org_handlers: dict[str, Handler] = {t.event_type: runtime.replica.on_event for t in ORG_EVENT_TYPES}
     # a changed e-mail / phone / webhook is confirmed to the old address(es) before the copy forgets them
     org_handlers[PersonUpdated.event_type] = contact_change_handler(
-        runtime.replica, svc, replaying=lambda: runtime.replica_was_empty and not org_ready.is_open
+        runtime.replica, svc, replaying=lambda: runtime.fresh_deployment and not org_ready.is_open
     )
-    org_consumer = runtime.subscribe(ORG_EVENTS, org_handlers, group=settings.consumer_group)
     # recipients come from the org copy: hold decision events until it has caught up
-    org_ready = runtime.catch_up(ORG_EVENTS, org_consumer, group=settings.consumer_group)
+    org_ready = runtime.replicate(ORG_EVENTS, org_handlers)
 
     def after_org_ready(handler: Handler) -> Handler:
         async def gated(env: Envelope, event: Event) -> None:
@@ -248,6 +252,7 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
         return {
             **runtime.health(),
             "org_replica_events": runtime.replica.count,
+            "org_position": org_ready.position,
             "org_caught_up": org_ready.is_open,
             "deliveries_sent": runtime.worker.sent,
             "delivery_failed_attempts": runtime.worker.failed_attempts,

@@ -4,15 +4,15 @@ Order (why): the old addresses exist only in notify's org copy, and only until t
 applied. So the handler reads them first, stores the notice deliveries (ids derived from the
 envelope id: a retry writes nothing twice), and only then hands the event to the replica. A crash
 in between redelivers the event to a copy that still has the old addresses, and the notice is
-found already stored. A redelivery after the copy applied it (envelope already stored) writes
-no notice again.
+found already stored. Every process keeps its own copy and reads the whole topic at each start, so
+the same notice is computed by every instance and again after a restart: the ids make it one
+delivery. A redelivery within one process after its copy applied it writes nothing.
 
 Nothing is written when the event would be refused by the copy anyway (unknown person, invalid
 contact: the replica dead-letters it), when no e-mail / phone / webhook changed (a name change or
-a repeat of the same values), while a *new* notify (its copy was empty at start) replays the
+a repeat of the same values), while a *new* notify (its database had never seen a start) reads the
 registry's history up to where the topic ended at start (``replaying()``: those changes happened
-before this notify existed; a restarted notify, whose copy was not empty, does confirm the changes
-it missed while down), or when the change is older than ``CONTACT_CHANGE_NOTICE_MAX_AGE_HOURS``
+before this notify existed; a restarted notify does confirm the changes it missed while down), or when the change is older than ``CONTACT_CHANGE_NOTICE_MAX_AGE_HOURS``
 (nobody should be written to about a change made months ago).
 """
 
@@ -60,7 +60,7 @@ async def _notice(replica: OrgReplica, service: NotifyService, env: Envelope, e:
         ContactChannels(e.email, e.phone, e.webhook_url)
     except OrgDomainError:
         return  # the copy will refuse it (invalid contact)
-    if await replica.collection.find_one({"_id": env.id}, {"_id": 1}) is not None:
+    if replica.has_applied(env.id):
         return  # redelivered after it was applied
     old = person.contacts
     before = Contacts(old.email, old.phone, old.webhook_url)

@@ -762,6 +762,7 @@ class NotifyService:
                     "issuer_name": entry.issuer_name,
                     "deadline": entry.deadline,
                     "url": entry.url,
+                    "reference": entry.reference,
                 },
                 "status": "pending",
                 "attempts": 0,

@@ -236,6 +236,7 @@ class DeliveryWorker:
                     issuer_name=e["issuer_name"],
                     deadline=_aware(e.get("deadline")),
                     url=e.get("url"),
+                    reference=str(e.get("reference") or ""),
                 )
             )
         entries.sort(key=lambda e: (e.deadline is None, e.deadline.timestamp() if e.deadline else 0.0))

@@ -1,11 +1,14 @@
-"""A local copy of the org registry, kept by any service from ``org.events``.
+"""A local copy of the org registry, kept in memory by any service from ``org.events``.
 
 Why: each service owns its database and talks to others only through events.
 The workflow (tasks) must answer "who must be consulted" at request time and
-notify must know whom to write to — without calling the org service. They
-store every org event they receive in *their own* database (deduplicated by
-envelope id) and project it with the same pure domain code the org service
-uses, so both sides agree by construction.
+notify must know whom to write to — without calling the org service. Each
+*process* reads the whole of ``org.events`` from its beginning
+(:class:`shared.reliability.topic_copy.TopicCopy`, no consumer group, so every
+instance of a service sees every change) and projects it with the same pure
+domain code the org service uses, so both sides agree by construction. The topic
+is the durable copy (it is kept for ever); a redelivered envelope is recognised
+by its id.
 """
 
 from __future__ import annotations
@@ -15,10 +18,6 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from pymongo import ASCENDING
-from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
-
 from services.org.domain.errors import OrgDomainError
 from services.org.domain.projection import Projection
 from services.org.domain.registry import OrgRegistry
@@ -26,42 +25,30 @@ from shared.access.guard import today_vn
 from shared.contract.envelope import Envelope, Event, event_class
 from shared.contract.events.org import OrgEvent
 from shared.reliability.errors import PermanentError
-from shared.store import Doc
 
 log = logging.getLogger("org.replica")
 
 
 class OrgReplica:
-    def __init__(self, collection: AsyncCollection[Doc]) -> None:
-        self.collection = collection
+    def __init__(self) -> None:
         self.projection = Projection()
         self.count = 0
         self.last_event_at: datetime | None = None
+        self._seen: set[str] = set()
 
     @property
     def registry(self) -> OrgRegistry:
         return self.projection.registry
 
-    async def load(self) -> int:
-        """Rebuild the in-memory registry from the stored events (at start-up)."""
-        await self.collection.create_index([("n", ASCENDING)])
-        async for doc in self.collection.find({}).sort("n", ASCENDING):
-            env = Envelope.model_validate(doc["envelope"])
-            self._apply(env.event())
-        log.info("org replica loaded", extra={"events": self.count})
-        return self.count
+    def has_applied(self, envelope_id: str) -> bool:
+        return envelope_id in self._seen
 
     async def on_event(self, env: Envelope, event: Event) -> None:
-        """Consumer handler for ``org.events``: store then apply, once per envelope id."""
-        if not isinstance(event, OrgEvent):
+        """Handler for ``org.events``: apply once per envelope id (a refusal dead-letters it)."""
+        if not isinstance(event, OrgEvent) or env.id in self._seen:
             return
-        if await self.collection.find_one({"_id": env.id}, {"_id": 1}) is not None:
-            return  # redelivered: already stored and applied
-        self._apply(event)  # refuses (dead-letter) before anything is stored
-        with contextlib.suppress(DuplicateKeyError):
-            await self.collection.insert_one(
-                {"_id": env.id, "n": self.count, "type": env.type, "envelope": env.model_dump(mode="json")}
-            )
+        self._apply(event)
+        self._seen.add(env.id)
 
     def _apply(self, event: Event) -> None:
         assert isinstance(event, OrgEvent)

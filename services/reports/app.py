@@ -33,7 +33,7 @@ def build(settings: ReportsSettings | None = None) -> tuple[FastAPI, ServiceRunt
     settings = settings or ReportsSettings()
     runtime = ServiceRuntime(NAME, settings)
     store = ReportsStore(runtime.db, inbox_size=settings.inbox_size)
-    replica = OrgReplica(runtime.db["org_events"])
+    replica = OrgReplica()
     access = access_for(
         NAME, settings, MongoAuditLog(runtime.db["audit"]), ancestors=unit_ancestors(lambda: replica.registry)
     )
@@ -41,7 +41,7 @@ def build(settings: ReportsSettings | None = None) -> tuple[FastAPI, ServiceRunt
     group = f"{NAME}{settings.group_suffix}"
 
     runtime.subscribe(topics.DECISION_EVENTS, handlers.decision_handlers(), group=group)
-    runtime.subscribe(topics.ORG_EVENTS, handlers.org_handlers(), group=group)
+    org_copy = runtime.replicate(topics.ORG_EVENTS, handlers.org_handlers())
     # Dead letters are not envelopes: one raw subscriber over all the .dlq topics.
     runtime.broker.subscriber(
         *(topics.dead_letter(t) for t in topics.ALL),
@@ -53,10 +53,7 @@ def build(settings: ReportsSettings | None = None) -> tuple[FastAPI, ServiceRunt
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # The registry copy and indexes must be ready before the consumers start:
-        # an org event applied before ``load`` would be applied twice.
         await store.ensure_indexes()
-        await replica.load()
         async with runtime.lifespan(app):
             yield
 
@@ -72,6 +69,8 @@ def build(settings: ReportsSettings | None = None) -> tuple[FastAPI, ServiceRunt
     async def health() -> JSONResponse:
         body = runtime.health()
         body["org_events"] = replica.count
+        body["org_position"] = org_copy.position
+        body["org_caught_up"] = org_copy.is_open
         body["dead_letters_recorded"] = handlers.dead_letters_seen
         return JSONResponse(body, status_code=200)
 

@@ -62,7 +62,7 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
     settings = settings or TasksSettings()
     runtime = ServiceRuntime("tasks", settings)
     clock = Clock(adjustable=settings.demo_mode)
-    replica = OrgReplica(runtime.db["org_events"])
+    replica = OrgReplica()
     access = access_for(
         "tasks",
         settings,
@@ -86,10 +86,9 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
         await service.handle(env, event)
 
     group = f"tasks{settings.group_suffix}"
-    org_consumer = runtime.subscribe(
-        topics.ORG_EVENTS, {t.event_type: replica.on_event for t in ORG_EVENT_TYPES}, group=group
+    org_ready = runtime.replicate(
+        topics.ORG_EVENTS, {t.event_type: replica.on_event for t in ORG_EVENT_TYPES}
     )
-    org_ready = runtime.catch_up(topics.ORG_EVENTS, org_consumer, group=group)
     authenticate = RecordAuthenticator(
         lambda: replica.registry.systems, max_skew_seconds=settings.signature_max_skew_seconds
     )
@@ -118,8 +117,7 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
             await asyncio.sleep(settings.tick_seconds)
 
     @runtime.on_start
-    async def load_replica() -> None:
-        await replica.load()
+    async def indexes() -> None:
         await decisions_store.collection.create_index("status")
 
     @runtime.on_started
@@ -158,6 +156,7 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
         return {
             **runtime.health(),
             "org_events": replica.count,
+            "org_position": org_ready.position,
             "org_caught_up": org_ready.is_open,
             "now": clock.now().isoformat(),
         }

@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from opentelemetry import trace
 
@@ -52,6 +53,22 @@ class Delivery:
     headers: Mapping[str, str]
     timestamp_ms: int | None = None
     """When the broker appended the record (request topics use ``LogAppendTime``)."""
+
+
+def delivery_of(record: Any) -> Delivery:
+    """An aiokafka ``ConsumerRecord`` as a :class:`Delivery` (headers decoded as UTF-8)."""
+    return Delivery(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+        value=record.value or b"",
+        headers={
+            k: (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v))
+            for k, v in (record.headers or [])
+        },
+        timestamp_ms=getattr(record, "timestamp", None),
+    )
 
 
 class ReliableConsumer:

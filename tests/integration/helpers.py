@@ -52,8 +52,9 @@ async def read_all(
     return out
 
 
-async def org_replica_ready(org_url: str, replica_health_url: str, count_field: str, bootstrap: str) -> None:
-    """Wait until the org service has published its whole registry and a replica has read it all."""
+async def org_replica_ready(org_url: str, replica_health_url: str, bootstrap: str) -> None:
+    """Wait until the org service has published its whole registry and a replica has read it all
+    (the copy's ``org_position``, in offsets, reaches the topic's end offsets)."""
     import httpx
 
     async with httpx.AsyncClient(timeout=5) as c:
@@ -69,6 +70,6 @@ async def org_replica_ready(org_url: str, replica_health_url: str, count_field: 
 
         async def replica_read() -> bool:
             r = await c.get(replica_health_url)
-            return r.status_code == 200 and int(r.json()[count_field]) >= size
+            return r.status_code == 200 and int(r.json()["org_position"]) >= size
 
-        await wait_for(replica_read, within=300, what=f"replica read org.events ({size} messages)")
+        await wait_for(replica_read, within=120, what=f"replica read org.events ({size} messages)")

@@ -131,7 +131,7 @@ async def test_issuance_is_refused_until_the_rule_is_met(
     services: dict[str, Proc], producer: AIOKafkaProducer
 ) -> None:
     org, tasks = services["org"], services["tasks"]
-    await org_replica_ready(org.url, f"{tasks.url}/health", "org_events", CommonSettings().kafka_bootstrap)
+    await org_replica_ready(org.url, f"{tasks.url}/health", CommonSettings().kafka_bootstrap)
     did = f"kg-qd-{RUN_ID}-{uuid.uuid4().hex[:6]}"
     await send(
         producer,
@@ -235,9 +235,7 @@ async def test_unknown_issuer_is_refused_in_vietnamese(
     services: dict[str, Proc], producer: AIOKafkaProducer, settings: CommonSettings
 ) -> None:
     tasks = services["tasks"]
-    await org_replica_ready(
-        services["org"].url, f"{tasks.url}/health", "org_events", CommonSettings().kafka_bootstrap
-    )
+    await org_replica_ready(services["org"].url, f"{tasks.url}/health", CommonSettings().kafka_bootstrap)
     did = f"bad-{RUN_ID}-{uuid.uuid4().hex[:6]}"
     await send_as(  # the UBND's own system, drafting for a unit that does not exist
         producer,
@@ -287,9 +285,7 @@ async def test_revision_reopens_only_consultees_whose_commented_articles_changed
     services: dict[str, Proc], producer: AIOKafkaProducer
 ) -> None:
     org, tasks = services["org"], services["tasks"]
-    await org_replica_ready(
-        services["org"].url, f"{tasks.url}/health", "org_events", CommonSettings().kafka_bootstrap
-    )
+    await org_replica_ready(services["org"].url, f"{tasks.url}/health", CommonSettings().kafka_bootstrap)
     did = f"kg-rev-{RUN_ID}-{uuid.uuid4().hex[:6]}"
     articles = (
         Article(article_id="d1", text="Mức hỗ trợ."),

@@ -92,8 +92,6 @@ async def get_json(client: httpx.AsyncClient, url: str) -> Any:
     return r.json() if r.status_code == 200 else None
 
 
-# The replicas must first read every org event on the shared topic (catch-up is slow: issues 12/14).
-@pytest.mark.timeout(900)
 async def test_link_goes_to_the_substitute_and_the_opinion_is_recorded_as_such(
     stack: dict[str, Proc],
     producer: AIOKafkaProducer,
@@ -135,9 +133,9 @@ async def test_link_goes_to_the_substitute_and_the_opinion_is_recorded_as_such(
         async def replicas_caught_up() -> bool:
             t = await get_json(c, f"{tasks.url}/health")
             n = await get_json(c, f"{notify.url}/health")
-            return bool(t and n and t["org_events"] >= org_events and _replica_count(n) >= org_events)
+            return bool(t and n and t["org_position"] >= org_events and n["org_position"] >= org_events)
 
-        await wait_for(replicas_caught_up, within=600, what="replicas applied the delegation")
+        await wait_for(replicas_caught_up, within=120, what="replicas applied the delegation")
 
         did = f"kg-sub-{RUN_ID}-{uuid.uuid4().hex[:6]}"
         env = Envelope.wrap(
@@ -164,7 +162,9 @@ async def test_link_goes_to_the_substitute_and_the_opinion_is_recorded_as_such(
         text = body.get_content() if body else ""
         assert "thay thế" in text  # the mail says why she receives it
         assert find_mail(mail_dir, did, "pvtam@") is None, "the absent holder must not get the link"
-        link = LINK.findall(text)[0]
+        found = LINK.search(text, text.index(did))  # a digest lists other cases too: the link after ours
+        assert found is not None
+        link = found.group(0)
         r = await c.post(
             link,
             data={"stance": "agree", "general_comment": "Nhất trí.", "draft_version": "1"},
@@ -190,10 +190,6 @@ async def test_link_goes_to_the_substitute_and_the_opinion_is_recorded_as_such(
     links = mongo[f"it_sub_{RUN_ID}_notify"]["links"]
     issued = {str(d["state"]["url"]).rsplit("/", 1)[1] async for d in links.find({}, {"state.url": 1})}
     assert_nothing_leaked(stack, trace_file, tokens=issued | mailed_tokens(mail_dir))
-
-
-def _replica_count(health: dict[str, Any]) -> int:
-    return int(health["org_replica_events"])
 
 
 def find_mail(mail_dir: Path, decision_id: str, to: str) -> email.message.EmailMessage | None:

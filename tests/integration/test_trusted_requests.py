@@ -115,9 +115,9 @@ async def caught_up(stack: dict[str, Proc]) -> None:
     async def read() -> bool:
         t = await get(f"{stack['tasks'].url}/health")
         n = await get(f"{stack['notify'].url}/health")
-        return bool(t and n and t["org_events"] >= size and n["org_replica_events"] >= size)
+        return bool(t and n and t["org_position"] >= size and n["org_position"] >= size)
 
-    await wait_for(read, within=300, what=f"tasks and notify read {size} org events")
+    await wait_for(read, within=120, what=f"tasks and notify read {size} org events")
 
 
 def draft(did: str, issuer: str = "kg.ubnd") -> DraftSubmitted:
@@ -317,9 +317,9 @@ def mailed_link(mail_dir: Path, did: str, to: str) -> str | None:
         body = msg.get_body(preferencelist=("plain",))
         text = body.get_content() if body else ""
         if did in text and to in str(msg["To"]):
-            found = LINK.findall(text)
+            found = LINK.search(text, text.index(did))  # in a digest, the link that follows our case
             if found:
-                return str(found[0])
+                return found.group(0)
     return None
 
 

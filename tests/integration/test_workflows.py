@@ -70,7 +70,7 @@ async def wf(settings: CommonSettings) -> AsyncIterator[tuple[WorkflowService, C
         update={"db_prefix": f"it_wf_{RUN_ID}_{uuid.uuid4().hex[:4]}", "kafka_username": "tasks"}
     )  # the workflows part of tasks, on Kafka as the tasks principal (its group: tasks-wf-it-…)
     runtime = ServiceRuntime("tasks-wf-test", s)
-    replica = OrgReplica(runtime.db["org_events"])
+    replica = OrgReplica()
     for event in seed_events(parse_seed(SEED.read_text(encoding="utf-8"), SEED.name)):
         replica.projection.apply(event)
     for event in system_events(SYSTEMS.read_text(encoding="utf-8"), replica.registry):

@@ -241,6 +241,8 @@ class DigestEntry:
     issuer_name: str
     deadline: datetime | None
     url: str | None
+    reference: str = ""
+    """The case's code (mã hồ sơ), so a line can be matched to the case without opening the link."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +290,9 @@ def digest_entry(n: Notification) -> DigestEntry:
         deadline, url = None, n.view_url
     else:
         deadline, url = n.deadline, n.action_url
-    return DigestEntry(n.kind, label, n.decision.title, n.decision.issuer_name, deadline, url)
+    return DigestEntry(
+        n.kind, label, n.decision.title, n.decision.issuer_name, deadline, url, n.decision.decision_id
+    )
 
 
 def build_digest(recipient: Recipient, items: list[Notification] | tuple[Notification, ...]) -> Digest:

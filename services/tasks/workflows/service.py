@@ -74,9 +74,9 @@ from shared.contract.events.workflows import (
     WorkflowRequest,
     WorkflowRequestRejected,
 )
-from shared.reliability.catchup import CatchUp
 from shared.reliability.consumer import Authenticator
 from shared.reliability.emit import Emitter
+from shared.reliability.topic_copy import TopicCopy
 from shared.reliability.unit_of_work import Change, apply, emit_once
 from shared.runtime import ServiceRuntime
 from shared.security.principal import current as current_principal
@@ -753,7 +753,7 @@ def register(
     group: str,
     limits: ComplaintTimeLimits | None = None,
     calendar: HolidayCalendar = DEFAULT_CALENDAR,
-    org_ready: CatchUp | None = None,
+    org_ready: TopicCopy | None = None,
     authenticate: Authenticator | None = None,
     access: Access | None = None,
 ) -> WorkflowService:

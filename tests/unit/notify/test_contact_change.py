@@ -55,19 +55,6 @@ def test_only_real_changes_count() -> None:
 # ------------------------------------------------------------------------------ the handler
 
 
-class FakeEvents:
-    """The replica's collection of stored org events (what the handler and the replica ask of it)."""
-
-    def __init__(self) -> None:
-        self.docs: dict[str, dict[str, Any]] = {}
-
-    async def find_one(self, query: dict[str, Any], projection: Any = None) -> dict[str, Any] | None:
-        return self.docs.get(query["_id"])
-
-    async def insert_one(self, doc: dict[str, Any]) -> None:
-        self.docs[doc["_id"]] = doc
-
-
 @dataclass
 class FakeService:
     """Records what the handler asks notify to send, and what the copy held at that moment."""
@@ -93,7 +80,7 @@ class FakeService:
 
 
 def make() -> tuple[OrgReplica, FakeService, Any]:
-    replica = OrgReplica(FakeEvents())  # type: ignore[arg-type]
+    replica = OrgReplica()
     replica.projection.apply(
         PersonRegistered(
             person_id="p.kg.009",

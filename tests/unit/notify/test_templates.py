@@ -160,6 +160,7 @@ def test_digest_groups_sorted_by_deadline() -> None:
     assert "1. [Đề nghị góp ý]" in msg.text and "3. [Thông tin văn bản đã ban hành]" in msg.text
     assert "17:00 ngày 08/12/2026 (thứ Ba)" in msg.text
     assert msg.html.count("<li") == 3
+    assert "(mã hồ sơ dec-7)" in msg.text and "(mã hồ sơ dec-7)" in msg.html  # each line names its case
 
 
 def test_html_is_autoescaped_but_text_is_not() -> None:

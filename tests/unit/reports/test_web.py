@@ -57,10 +57,6 @@ class FakeStore:
         return len(self.dead)
 
 
-class _Coll:
-    pass
-
-
 @pytest.fixture
 def client() -> Iterator[TestClient]:
     views = [
@@ -85,7 +81,7 @@ def client() -> Iterator[TestClient]:
     store: Any = FakeStore(views, dead)
     access = Access("reports", audit=MemoryAuditLog(), key=PUBLIC, load_key=False)
     access.install(app)
-    app.include_router(make_router(store, OrgNames(OrgReplica(_Coll())), access))  # type: ignore[arg-type]
+    app.include_router(make_router(store, OrgNames(OrgReplica()), access))  # type: ignore[arg-type]
     with TestClient(app, headers=bearer(Role.AUDITOR, Role.OPERATOR)) as c:
         yield c
 
