@@ -70,8 +70,10 @@ EVERY_DLQ = tuple(DLQ(t) for t in topics.ALL)
 
 
 def _service(read: Sequence[str], write: Sequence[str], group_prefix: str) -> Rights:
-    """A service also writes the dead-letter twin of every topic it reads."""
-    return Rights(tuple(read), tuple(dict.fromkeys([*write, *(DLQ(t) for t in read)])), group_prefix)
+    """A service also writes the dead-letter twin of every topic it reads (its consumers' dead letters)
+    and of every topic it writes (its outbox relay reports an envelope it had to isolate there)."""
+    twins = [DLQ(t) for t in (*read, *write) if not t.endswith(".dlq")]
+    return Rights(tuple(read), tuple(dict.fromkeys([*write, *twins])), group_prefix)
 
 
 SERVICES: dict[str, Rights] = {

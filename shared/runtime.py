@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
@@ -21,8 +23,9 @@ from faststream.middlewares import AckPolicy
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.contract.envelope import Envelope
+from shared.contract.topics import dead_letter
 from shared.kafka_auth import faststream_security, principal_of
-from shared.reliability.consumer import Authenticator, Handler, ReliableConsumer, delivery_of
+from shared.reliability.consumer import Authenticator, Delivery, Handler, ReliableConsumer, delivery_of
 from shared.reliability.emit import Emitter
 from shared.reliability.outbox import OutboxRelay
 from shared.reliability.topic_copy import TopicCopy
@@ -58,7 +61,12 @@ class ServiceRuntime:
         self.emitter = Emitter(name)
         self.signing_key: SigningKey | None = load_signing_key(name)
         self._stores: list[AggregateStore] = []
-        self.relay = OutboxRelay([], self.publish_envelope, poll_seconds=self.settings.relay_poll_seconds)
+        self.relay = OutboxRelay(
+            [],
+            self.publish_envelope,
+            poll_seconds=self.settings.relay_poll_seconds,
+            report_isolated=self.report_isolated,
+        )
         self.consumers: list[ReliableConsumer] = []
         self.copies: list[TopicCopy] = []
         self._started = False
@@ -98,10 +106,68 @@ class ServiceRuntime:
             headers[SIGNATURE_HEADER] = sign(self.signing_key, value)
         await self.broker.publish(value, topic=env.topic, key=env.subject.encode(), headers=headers)
 
+    async def report_isolated(self, env: Envelope, reason: str, stored_as: str) -> None:
+        """Tell operators (on ``<topic>.dlq``, without the envelope) that the relay isolated ``env``."""
+        headers = {
+            "dv-event-type": env.type,
+            "dv-event-id": env.id,
+            "dv-dlq-reason": reason,
+            "dv-dlq-reason-vi": (
+                f"Sự kiện {env.type} ({env.id}) không gửi lên Kafka được và đã được tách riêng; "
+                f"bản gốc lưu tại {stored_as}. Lý do: {reason}"
+            )[:2000],
+            "dv-dlq-original-topic": env.topic,
+            "dv-dlq-service": self.name,
+            "dv-dlq-attempts": "1",
+            "dv-dlq-at": datetime.now(UTC).isoformat(),
+            "dv-dlq-stored-as": stored_as,
+        }
+        await self.publish_raw(dead_letter(env.topic), env.subject.encode(), b"", headers)
+
     async def publish_raw(self, topic: str, key: bytes | None, value: bytes, headers: dict[str, str]) -> None:
         await self.broker.publish(value, topic=topic, key=key, headers=headers)
 
     # -- consuming ----------------------------------------------------------------
+    def _consumer(
+        self, handlers: Mapping[str, Handler], authenticate: Authenticator | None
+    ) -> ReliableConsumer:
+        consumer = ReliableConsumer(
+            service=self.name,
+            handlers=handlers,
+            publish_raw=self.publish_raw,
+            max_attempts=self.settings.max_attempts,
+            retry_base_seconds=self.settings.retry_base_seconds,
+            retry_max_seconds=self.settings.retry_max_seconds,
+            authenticate=authenticate,
+            max_message_bytes=self.settings.max_message_bytes,
+            park=self.park_dead_letter,
+            infra_backoff_max_seconds=self.settings.consumer_outage_backoff_max_seconds,
+        )
+        self.consumers.append(consumer)
+        return consumer
+
+    async def park_dead_letter(self, delivery: Delivery, headers: dict[str, str]) -> str:
+        """Keep a dead letter's original bytes in this service's ``dead_letters`` collection (it could
+        not be published with them); returns its reference for the ``dv-dlq-stored-as`` header."""
+        doc_id = f"{self.name}:{delivery.topic}:{delivery.partition}:{delivery.offset}"
+        await self.db["dead_letters"].update_one(
+            {"_id": doc_id},
+            {
+                "$setOnInsert": {
+                    "topic": delivery.topic,
+                    "partition": delivery.partition,
+                    "offset": delivery.offset,
+                    "key": delivery.key,
+                    "value": delivery.value,
+                    "headers": dict(delivery.headers),
+                    "reason": headers.get("dv-dlq-reason", ""),
+                    "at": datetime.now(UTC),
+                }
+            },
+            upsert=True,
+        )
+        return f"{self.settings.database_name(self.name)}/dead_letters/{doc_id}"
+
     def subscribe(
         self,
         topic: str,
@@ -112,16 +178,7 @@ class ServiceRuntime:
         authenticate: Authenticator | None = None,
     ) -> ReliableConsumer:
         """Consume ``topic`` in this service's group; commit only after handling."""
-        consumer = ReliableConsumer(
-            service=self.name,
-            handlers=handlers,
-            publish_raw=self.publish_raw,
-            max_attempts=self.settings.max_attempts,
-            retry_base_seconds=self.settings.retry_base_seconds,
-            retry_max_seconds=self.settings.retry_max_seconds,
-            authenticate=authenticate,
-        )
-        self.consumers.append(consumer)
+        consumer = self._consumer(handlers, authenticate)
 
         async def on_message(message: KafkaMessage) -> None:
             raw = message.raw_message
@@ -142,15 +199,7 @@ class ServiceRuntime:
 
         The copy starts before the consumers (and is caught up or reading when they start); gate
         request handling on ``copy.wait()``."""
-        consumer = ReliableConsumer(
-            service=self.name,
-            handlers=handlers,
-            publish_raw=self.publish_raw,
-            max_attempts=self.settings.max_attempts,
-            retry_base_seconds=self.settings.retry_base_seconds,
-            retry_max_seconds=self.settings.retry_max_seconds,
-        )
-        self.consumers.append(consumer)
+        consumer = self._consumer(handlers, None)
         copy = TopicCopy(topic, consumer, self.settings, self.principal)
         self.copies.append(copy)
         return copy
@@ -202,10 +251,33 @@ class ServiceRuntime:
         """Documents whose outgoing events are not yet on Kafka (0 = everything published)."""
         return sum([await s.collection.count_documents({"outbox_pending": True}) for s in self._stores])
 
+    def waiting_for(self) -> list[str]:
+        """Why this process is not ready: copies still reading, the store or broker unreachable."""
+        reasons = [f"catching up {c.topic}" for c in self.copies if not c.is_open]
+        reasons += [f"consumer paused: {c.paused}" for c in self.consumers if c.paused]
+        if self.relay.paused:
+            reasons.append(f"outbox relay paused: {self.relay.paused}")
+        if not self._started:
+            reasons.insert(0, "not started")
+        return reasons
+
+    def install_ready(self, app: FastAPI, dependencies: Sequence[Any]) -> None:
+        """``GET /ready``: 200 when the process can do its work, 503 with the reasons otherwise
+        (still reading its org copy, store or broker unreachable). ``/health`` stays the liveness probe."""
+
+        @app.get("/ready", dependencies=list(dependencies), tags=["ops"])
+        async def ready() -> JSONResponse:
+            waiting = self.waiting_for()
+            return JSONResponse(
+                {"ready": not waiting, "waiting_for": waiting}, status_code=503 if waiting else 200
+            )
+
     def health(self) -> dict[str, Any]:
         return {
             "service": self.name,
             "started": self._started,
+            "ready": not self.waiting_for(),
+            "outbox_isolated": self.relay.isolated,
             "outbox_published": self.relay.published,
             "consumers": [{k.value: v for k, v in c.stats.items()} for c in self.consumers],
             "copies": [c.health() for c in self.copies],

@@ -53,6 +53,19 @@ class CommonSettings(BaseSettings):
     max_attempts: int = Field(default=5, ge=1, alias="CONSUMER_MAX_ATTEMPTS")
     retry_base_seconds: float = Field(default=0.2, gt=0, alias="CONSUMER_RETRY_BASE_SECONDS")
     retry_max_seconds: float = Field(default=5.0, gt=0, alias="CONSUMER_RETRY_MAX_SECONDS")
+    max_message_bytes: int = Field(
+        default=512 * 1024,
+        ge=1024,
+        alias="MAX_MESSAGE_BYTES",
+        description="largest record a consumer processes; larger ones are dead-lettered as too_large "
+        "(half the broker's 1 MiB limit, so the facts a request becomes, with their headers, still fit)",
+    )
+    consumer_outage_backoff_max_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        alias="CONSUMER_OUTAGE_BACKOFF_MAX_SECONDS",
+        description="longest wait between tries while the store or the broker is unreachable",
+    )
     relay_poll_seconds: float = Field(default=0.5, gt=0, alias="OUTBOX_POLL_SECONDS")
     inbox_size: int = Field(default=1000, ge=10, alias="INBOX_SIZE")
     http_host: str = Field(default="127.0.0.1", alias="HTTP_HOST")

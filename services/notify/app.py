@@ -247,6 +247,8 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
         dependencies=[access.public("public comment (citizens) and moderation (signed link) pages")],
     )
 
+    runtime.install_ready(app, [access.public("readiness probe; reasons only")])
+
     @app.get("/health", dependencies=[access.public("liveness probe; counts only")])
     async def health() -> dict[str, Any]:
         return {

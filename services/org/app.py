@@ -199,6 +199,8 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
         """Over a safety limit of shared/safe_input.py: 413 when too large, else 422."""
         return _refusal(exc.status, exc.code, exc.message_vi)
 
+    runtime.install_ready(app, [access.public("readiness probe; reasons only")])
+
     @app.get("/health", dependencies=[access.public("liveness probe; counts only")])
     async def health() -> dict[str, Any]:
         return {

@@ -65,6 +65,8 @@ def build(settings: ReportsSettings | None = None) -> tuple[FastAPI, ServiceRunt
     install_error_handlers(app)
     access.install(app)
 
+    runtime.install_ready(app, [access.public("readiness probe; reasons only")])
+
     @app.get("/health", tags=["ops"], dependencies=[access.public("liveness probe; counts only")])
     async def health() -> JSONResponse:
         body = runtime.health()

@@ -151,6 +151,8 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
         await access.check(request, identity, access.may_read_case(identity, units), "quyết định")
         return d
 
+    runtime.install_ready(app, [access.public("readiness probe; reasons only")])
+
     @app.get("/health", dependencies=[access.public("liveness probe; counts only")])
     async def health() -> dict[str, Any]:
         return {

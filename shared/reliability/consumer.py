@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from opentelemetry import trace
 from shared.contract.envelope import Envelope, Event, MalformedEvent
 from shared.contract.topics import dead_letter
 from shared.reliability.errors import PermanentError
+from shared.reliability.faults import is_infrastructure
 from shared.security.principal import Authentication, reset_current, set_current
 
 log = logging.getLogger("shared.consumer")
@@ -33,6 +33,8 @@ tracer = trace.get_tracer("shared.consumer")
 Handler = Callable[[Envelope, Event], Awaitable[None]]
 Authenticator = Callable[[Mapping[str, str], bytes, int | None], Authentication]
 PublishRaw = Callable[[str, bytes | None, bytes, dict[str, str]], Awaitable[None]]
+Park = Callable[["Delivery", dict[str, str]], Awaitable[str]]
+"""Keep a dead letter's original in the service's store; returns where (``dv-dlq-stored-as``)."""
 
 
 class Result(enum.StrEnum):
@@ -82,6 +84,9 @@ class ReliableConsumer:
         retry_base_seconds: float = 0.2,
         retry_max_seconds: float = 5.0,
         authenticate: Authenticator | None = None,
+        max_message_bytes: int | None = None,
+        park: Park | None = None,
+        infra_backoff_max_seconds: float = 30.0,
     ) -> None:
         self.service = service
         self.handlers = dict(handlers)
@@ -90,6 +95,11 @@ class ReliableConsumer:
         self.retry_base_seconds = retry_base_seconds
         self.retry_max_seconds = retry_max_seconds
         self.authenticate = authenticate
+        self.max_message_bytes = max_message_bytes
+        self.park = park
+        self.infra_backoff_max_seconds = infra_backoff_max_seconds
+        self.paused: str | None = None
+        """Why this consumer is waiting for the store or the broker (None: it is not)."""
         self.stats: dict[Result, int] = dict.fromkeys(Result, 0)
         self.observers: list[Callable[[int, int], None]] = []
 
@@ -101,6 +111,18 @@ class ReliableConsumer:
         return result
 
     async def _handle(self, delivery: Delivery) -> Result:
+        limit = self.max_message_bytes
+        if limit is not None and len(delivery.value) > limit:
+            await self._dead_letter(
+                delivery,
+                f"too_large: {len(delivery.value)} bytes, the limit is {limit}",
+                attempts=1,
+                reason_vi=(
+                    f"Thông điệp quá lớn ({len(delivery.value)} byte, giới hạn {limit} byte): không xử lý; "
+                    "đề nghị chia nhỏ nội dung hoặc gửi kèm tài liệu theo đường khác."
+                ),
+            )
+            return Result.DEAD_LETTERED
         try:
             envelope = Envelope.from_bytes(delivery.value)
             handler = self.handlers.get(envelope.type)
@@ -145,6 +167,7 @@ class ReliableConsumer:
         self, delivery: Delivery, envelope: Envelope, event: Event, handler: Handler
     ) -> Result:
         attempt = 0
+        outage = 0
         while True:
             attempt += 1
             try:
@@ -153,6 +176,7 @@ class ReliableConsumer:
                     span.set_attribute("dv.event.subject", envelope.subject)
                     span.set_attribute("dv.attempt", attempt)
                     await handler(envelope, event)
+                self._resume()
                 return Result.PROCESSED
             except asyncio.CancelledError:
                 raise
@@ -165,6 +189,11 @@ class ReliableConsumer:
                 )
                 return Result.DEAD_LETTERED
             except Exception as exc:
+                if is_infrastructure(exc):  # not the message's fault: wait for the server, uncounted
+                    attempt -= 1
+                    outage += 1
+                    await self._wait_out(exc, outage, envelope.type)
+                    continue
                 if attempt >= self.max_attempts:
                     await self._dead_letter(
                         delivery,
@@ -184,6 +213,20 @@ class ReliableConsumer:
                     },
                 )
                 await asyncio.sleep(delay)
+
+    async def _wait_out(self, exc: BaseException, outage: int, what: str) -> None:
+        """Pause on an unreachable store or broker: backoff up to ``infra_backoff_max_seconds``."""
+        reason = f"{type(exc).__name__}: {exc}"[:300]
+        if self.paused is None:
+            log.error("store or broker unavailable: pausing", extra={"event_type": what, "error": reason})
+        self.paused = reason
+        delay = min(self.infra_backoff_max_seconds, self.retry_base_seconds * 2 ** min(outage, 10))
+        await asyncio.sleep(delay)
+
+    def _resume(self) -> None:
+        if self.paused is not None:
+            log.warning("store and broker reachable again: resuming", extra={"service": self.service})
+            self.paused = None
 
     async def _dead_letter(self, delivery: Delivery, reason: str, *, attempts: int, reason_vi: str) -> None:
         headers = {
@@ -206,13 +249,41 @@ class ReliableConsumer:
                 "service": self.service,
             },
         )
-        started = time.monotonic()
-        while True:  # the dead-letter write itself must not be lost: retry until it succeeds or we shut down
+        value = delivery.value
+        outage = 0
+        while True:
             try:
-                await self.publish_raw(dead_letter(delivery.topic), delivery.key, delivery.value, headers)
+                await self.publish_raw(dead_letter(delivery.topic), delivery.key, value, headers)
+                self._resume()
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("dead-letter publish failed; retrying")
-                await asyncio.sleep(min(5.0, 0.5 + (time.monotonic() - started) / 10))
+            except Exception as exc:
+                if is_infrastructure(exc):  # the broker is away: the message waits, nothing is lost
+                    outage += 1
+                    await self._wait_out(exc, outage, "dead letter")
+                    continue
+                if value and self.park is not None:
+                    # too big to carry (or refused for another reason of its own): keep the original in
+                    # the store and send the reasons with a reference instead, so the consumer moves on
+                    headers["dv-dlq-stored-as"] = await self._park(delivery, headers)
+                    headers["dv-dlq-original-bytes"] = str(len(delivery.value))
+                    headers["dv-dlq-publish-error"] = f"{type(exc).__name__}: {exc}"[:300]
+                    value = b""
+                    continue
+                log.exception("dead letter could not be published; dropped after logging")
+                return
+
+    async def _park(self, delivery: Delivery, headers: dict[str, str]) -> str:
+        assert self.park is not None
+        outage = 0
+        while True:
+            try:
+                return await self.park(delivery, headers)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if not is_infrastructure(exc):
+                    raise
+                outage += 1
+                await self._wait_out(exc, outage, "dead letter kept in the store")

@@ -6,6 +6,15 @@ between publishing and removal re-publishes on restart — consumers are
 idempotent, so that is a duplicate delivery, never a loss. Order per
 aggregate is kept: one document's envelopes go out in order, keyed by the
 aggregate id (same partition).
+
+Several instances of a service share its database: each *claims* a document (``outbox_claim``,
+a lease of ``lease_seconds``) before publishing it, so in normal operation each envelope is
+published once; a claim of an instance that died expires and another takes the document over.
+
+An envelope the broker can never take (over its size limit, or refused for a reason of its own)
+is *isolated*: moved from ``outbox`` to ``outbox_failed`` with the reason, reported on the topic's
+dead-letter twin (a reference, without the envelope) and in the relay's counters — and the relay
+goes on with everything else. Only an unreachable broker or store stops a pass (it is retried).
 """
 
 from __future__ import annotations
@@ -13,18 +22,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry.propagate import extract
+from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
 from shared.contract.envelope import Envelope
+from shared.reliability.faults import is_infrastructure
 
 log = logging.getLogger("shared.outbox")
 
 Publish = Callable[[Envelope], Awaitable[None]]
+ReportIsolated = Callable[[Envelope, str, str], Awaitable[None]]
+"""``(envelope, reason, stored_as)``: tell operators an envelope was isolated (a dead-letter reference)."""
 
 
 class OutboxRelay:
@@ -35,43 +50,117 @@ class OutboxRelay:
         *,
         poll_seconds: float = 0.5,
         batch: int = 100,
+        lease_seconds: float = 15.0,
+        report_isolated: ReportIsolated | None = None,
+        owner: str | None = None,
     ) -> None:
         self.collections = list(collections)
         self.publish = publish
         self.poll_seconds = poll_seconds
         self.batch = batch
+        self.lease = timedelta(seconds=lease_seconds)
+        self.report_isolated = report_isolated
+        self.owner = owner or uuid.uuid4().hex
+        """This relay's claim mark (one per process)."""
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.published = 0
+        self.isolated = 0
+        self.paused: str | None = None
+        """Why the last pass stopped early (broker or store unreachable); None when it completed."""
 
     def wake(self) -> None:
         """Called after a save so events leave at once instead of at the next poll."""
         self._wake.set()
 
+    async def _claim(self, coll: AsyncCollection[dict[str, Any]]) -> dict[str, Any] | None:
+        now = datetime.now(UTC)
+        return await coll.find_one_and_update(
+            {
+                "outbox_pending": True,
+                "$or": [
+                    {"outbox_claim": {"$exists": False}},
+                    {"outbox_claim": None},
+                    {"outbox_claim": self.owner},
+                    {"outbox_claim_until": {"$lt": now}},
+                ],
+            },
+            {"$set": {"outbox_claim": self.owner, "outbox_claim_until": now + self.lease}},
+            projection={"outbox": 1},
+            return_document=ReturnDocument.AFTER,
+        )
+
     async def run_once(self) -> int:
-        """Publish everything pending; returns how many envelopes went out."""
+        """Publish everything pending (that no other instance holds); returns how many went out."""
         sent = 0
-        for coll in self.collections:
-            cursor = coll.find({"outbox_pending": True}, {"outbox": 1}).limit(self.batch)
-            async for doc in cursor:
-                envelopes = [Envelope.model_validate(e) for e in doc.get("outbox", [])]
-                done: list[str] = []
-                try:
-                    for env in envelopes:
-                        await self._publish_in_trace(env)
-                        done.append(env.id)
-                finally:
-                    if done:
-                        await coll.update_one(
-                            {"_id": doc["_id"]}, {"$pull": {"outbox": {"id": {"$in": done}}}}
-                        )
-                # cleared only if nothing was added meanwhile (a save sets it again with its push)
-                await coll.update_one(
-                    {"_id": doc["_id"], "outbox": {"$size": 0}}, {"$set": {"outbox_pending": False}}
-                )
-                sent += len(done)
-        self.published += sent
+        try:
+            for coll in self.collections:
+                for _ in range(self.batch):
+                    doc = await self._claim(coll)
+                    if doc is None:
+                        break
+                    sent += await self._relay_document(coll, doc)
+        except Exception as exc:
+            if not is_infrastructure(exc):
+                raise
+            self.paused = f"{type(exc).__name__}: {exc}"[:300]
+            log.warning("outbox relay paused: broker or store unreachable", extra={"error": self.paused})
+            return sent
+        finally:
+            self.published += sent
+        self.paused = None
         return sent
+
+    async def _relay_document(self, coll: AsyncCollection[dict[str, Any]], doc: dict[str, Any]) -> int:
+        envelopes = [Envelope.model_validate(e) for e in doc.get("outbox", [])]
+        done: list[str] = []
+        try:
+            for env in envelopes:
+                try:
+                    await self._publish_in_trace(env)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    if is_infrastructure(exc):
+                        raise
+                    await self._isolate(coll, doc["_id"], env, exc)
+                    continue
+                done.append(env.id)
+        finally:
+            if done:
+                await coll.update_one({"_id": doc["_id"]}, {"$pull": {"outbox": {"id": {"$in": done}}}})
+        # cleared (and released) only if nothing was added meanwhile (a save sets it again with its push)
+        await coll.update_one(
+            {"_id": doc["_id"], "outbox": {"$size": 0}},
+            {"$set": {"outbox_pending": False, "outbox_claim": None}},
+        )
+        return len(done)
+
+    async def _isolate(
+        self, coll: AsyncCollection[dict[str, Any]], doc_id: Any, env: Envelope, exc: BaseException
+    ) -> None:
+        reason = f"unpublishable: {type(exc).__name__}: {exc}"[:1000]
+        await coll.update_one(
+            {"_id": doc_id},
+            {
+                "$pull": {"outbox": {"id": env.id}},
+                "$push": {
+                    "outbox_failed": {
+                        "envelope": env.model_dump(mode="json"),
+                        "reason": reason,
+                        "at": datetime.now(UTC),
+                    }
+                },
+            },
+        )
+        self.isolated += 1
+        stored_as = f"{coll.database.name}/{coll.name}/{doc_id}#outbox_failed/{env.id}"
+        log.error(
+            "envelope isolated: the broker cannot take it",
+            extra={"event_type": env.type, "event_id": env.id, "reason": reason, "stored_as": stored_as},
+        )
+        if self.report_isolated is not None:
+            await self.report_isolated(env, reason, stored_as)
 
     async def _publish_in_trace(self, env: Envelope) -> None:
         carrier = {k: v for k, v in (("traceparent", env.traceparent), ("tracestate", env.tracestate)) if v}
@@ -88,7 +177,7 @@ class OutboxRelay:
                 await self.run_once()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # keep relaying: a broker outage must not kill the service
+            except Exception:  # keep relaying: nothing may kill the relay
                 log.exception("outbox relay pass failed; will retry")
             self._wake.clear()
             with contextlib.suppress(TimeoutError):

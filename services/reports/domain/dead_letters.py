@@ -7,8 +7,9 @@ raw bytes that may not be an envelope at all (that is often *why* it is there), 
 kept as a bounded text preview. Parsing is total: odd or missing headers never raise, so a
 dead letter is never lost by the component meant to show it.
 
-The record is keyed by the *original* coordinates (``topic:partition:offset``), so the same
-dead letter delivered twice — or published twice by a retrying consumer — shows once.
+The record is keyed by the *original* coordinates and the service (``topic:partition:offset:service``),
+so the same dead letter delivered twice — or published twice by a retrying consumer, or by two
+instances of one service — shows once, and two services' dead letters of one record show both.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class DeadLetter(BaseModel):
     value_preview: str
     value_size: int
     truncated: bool
+    stored_as: str = ""
+    """Where the original is kept when it was too big to travel with its reasons (or never published)."""
 
 
 def _int(raw: str | None) -> int | None:
@@ -85,7 +88,8 @@ def from_record(
         # original coordinates unknown: the dead-letter coordinates are unique instead
         record_key = f"{dlq_topic}:{dlq_partition}:{dlq_offset}"
     else:
-        record_key = f"{orig_topic}:{partition}:{offset}"
+        # per service: two services dead-lettering the same record are two dead letters
+        record_key = f"{orig_topic}:{partition}:{offset}:{h.get('dv-dlq-service') or ''}"
     at = _when(h.get("dv-dlq-at"))
     if at is None and timestamp_ms is not None:
         at = datetime.fromtimestamp(timestamp_ms / 1000, UTC)
@@ -107,4 +111,5 @@ def from_record(
         value_preview=body[:PREVIEW_BYTES].decode("utf-8", "replace"),
         value_size=len(body),
         truncated=len(body) > PREVIEW_BYTES,
+        stored_as=h.get("dv-dlq-stored-as") or "",
     )

@@ -30,7 +30,7 @@ def test_full_headers() -> None:
         value=b"{oops",
         headers=HEADERS,
     )
-    assert dl.key == "tasks.decisions:2:41"
+    assert dl.key == "tasks.decisions:2:41:notify"
     assert (dl.topic, dl.partition, dl.offset, dl.service, dl.attempts) == (
         "tasks.decisions",
         2,
@@ -52,6 +52,27 @@ def test_same_original_coordinates_same_key_whatever_the_dlq_offset() -> None:
         dlq_topic="tasks.decisions.dlq", dlq_partition=1, dlq_offset=9, key=None, value=b"x", headers=HEADERS
     )
     assert a.key == b.key
+    other = from_record(
+        dlq_topic="tasks.decisions.dlq",
+        dlq_partition=0,
+        dlq_offset=8,
+        key=None,
+        value=b"x",
+        headers={**HEADERS, "dv-dlq-service": "reports"},
+    )
+    assert other.key != a.key  # another service's dead letter of the same record is its own
+
+
+def test_a_dead_letter_kept_in_the_store_says_where() -> None:
+    dl = from_record(
+        dlq_topic="tasks.decisions.dlq",
+        dlq_partition=0,
+        dlq_offset=7,
+        key=None,
+        value=b"",
+        headers={**HEADERS, "dv-dlq-stored-as": "dv_tasks/dead_letters/x"},
+    )
+    assert dl.stored_as == "dv_tasks/dead_letters/x" and dl.value_size == 0
 
 
 def test_missing_headers_fall_back() -> None:

@@ -35,6 +35,7 @@ OTHER_KEY = OKPKey.generate_key("Ed25519")
 PUBLIC_ROUTES: dict[str, set[tuple[str, str]]] = {
     "org": {
         ("GET", "/health"),
+        ("GET", "/ready"),
         ("GET", "/dang-nhap"),
         ("POST", "/dang-nhap"),
         ("POST", "/dang-xuat"),
@@ -44,9 +45,10 @@ PUBLIC_ROUTES: dict[str, set[tuple[str, str]]] = {
         ("GET", "/dang-nhap/oidc"),
         ("GET", "/dang-nhap/oidc/callback"),
     },
-    "tasks": {("GET", "/health")},
+    "tasks": {("GET", "/health"), ("GET", "/ready")},
     "notify": {
         ("GET", "/health"),
+        ("GET", "/ready"),
         ("GET", "/a/{token}"),
         ("POST", "/a/{token}"),
         ("GET", "/gop-y/{decision_id}"),
@@ -54,7 +56,7 @@ PUBLIC_ROUTES: dict[str, set[tuple[str, str]]] = {
         ("GET", "/kiem-duyet/{token}"),
         ("POST", "/kiem-duyet/{token}"),
     },
-    "reports": {("GET", "/health")},
+    "reports": {("GET", "/health"), ("GET", "/ready")},
 }
 # FastAPI's own documentation routes (no data): Swagger UI, ReDoc, the OpenAPI document.
 DOC_ROUTES = {"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}

@@ -91,12 +91,12 @@ async def test_retries_are_bounded_then_dead_lettered() -> None:
     async def handler(env: Envelope, event: Event) -> None:
         nonlocal calls
         calls += 1
-        raise ConnectionError("store away")
+        raise RuntimeError("a bug for this message")
 
     dlq = FakeDeadLetters()
     assert await make(handler, dlq, attempts=4).handle(delivery(env_bytes())) is Result.DEAD_LETTERED
     assert calls == 4
-    assert "gave up after 4 attempts: ConnectionError: store away" in dlq.sent[0][3]["dv-dlq-reason"]
+    assert "gave up after 4 attempts: RuntimeError: a bug for this message" in dlq.sent[0][3]["dv-dlq-reason"]
     assert dlq.sent[0][3]["dv-dlq-attempts"] == "4"
 
 
@@ -158,3 +158,123 @@ async def test_an_authenticating_consumer_hands_the_sender_to_the_handler_and_re
     assert await consumer.handle(delivery(env_bytes())) is Result.DEAD_LETTERED  # key b"k" ≠ subject "s1"
     assert seen == [who]
     assert dlq.sent[0][3]["dv-dlq-reason"].startswith("key_mismatch")
+
+
+# -- the store or the broker away: pause, never dead-letter ---------------------------------------
+
+
+async def test_a_store_outage_longer_than_the_retry_budget_waits_instead_of_dead_lettering() -> None:
+    from pymongo.errors import ServerSelectionTimeoutError
+
+    calls = 0
+
+    async def handler(env: Envelope, event: Event) -> None:
+        nonlocal calls
+        calls += 1
+        if calls <= 12:  # four times the budget of 3 attempts
+            raise ServerSelectionTimeoutError("127.0.0.1:27017: connection refused")
+
+    dlq = FakeDeadLetters()
+    consumer = make(handler, dlq, attempts=3)
+    consumer.infra_backoff_max_seconds = 0.002
+    paused_seen: list[str | None] = []
+
+    async def watch() -> None:
+        while True:
+            paused_seen.append(consumer.paused)
+            await asyncio.sleep(0)
+
+    watcher = asyncio.create_task(watch())
+    assert await consumer.handle(delivery(env_bytes())) is Result.PROCESSED
+    watcher.cancel()
+    assert calls == 13 and dlq.sent == []
+    assert any(p and "ServerSelectionTimeoutError" in p for p in paused_seen)  # readiness was red
+    assert consumer.paused is None  # and green again
+
+
+async def test_the_messages_own_fault_still_ends_on_the_dead_letter_topic_after_an_outage() -> None:
+    from pymongo.errors import AutoReconnect
+
+    calls = 0
+
+    async def handler(env: Envelope, event: Event) -> None:
+        nonlocal calls
+        calls += 1
+        if calls <= 4:
+            raise AutoReconnect("primary went away")
+        raise ValueError("a bug for this message")
+
+    dlq = FakeDeadLetters()
+    consumer = make(handler, dlq, attempts=3)
+    consumer.infra_backoff_max_seconds = 0.002
+    assert await consumer.handle(delivery(env_bytes())) is Result.DEAD_LETTERED
+    assert calls == 4 + 3  # the outage did not use up the message's three attempts
+    assert "gave up after 3 attempts" in dlq.sent[0][3]["dv-dlq-reason"]
+
+
+# -- limits and a dead letter too big to carry its original ----------------------------------------
+
+
+async def test_a_record_over_the_limit_is_dead_lettered_unread() -> None:
+    async def handler(env: Envelope, event: Event) -> None:
+        raise AssertionError("must not be called")
+
+    dlq = FakeDeadLetters()
+    consumer = make(handler, dlq)
+    consumer.max_message_bytes = 1024
+    assert await consumer.handle(delivery(b"x" * 2048)) is Result.DEAD_LETTERED
+    headers = dlq.sent[0][3]
+    assert headers["dv-dlq-reason"].startswith("too_large: 2048 bytes")
+    assert "quá lớn" in headers["dv-dlq-reason-vi"]
+
+
+async def test_a_dead_letter_the_broker_cannot_take_is_kept_in_the_store_and_referenced() -> None:
+    from aiokafka.errors import MessageSizeTooLargeError
+
+    parked: list[tuple[Delivery, dict[str, str]]] = []
+    sent: list[tuple[str, bytes]] = []
+
+    async def publish(topic: str, key: bytes | None, value: bytes, headers: dict[str, str]) -> None:
+        if len(value) > 100:
+            raise MessageSizeTooLargeError("the record is larger than the broker accepts")
+        sent.append((topic, value))
+        sent_headers.update(headers)
+
+    async def park(d: Delivery, headers: dict[str, str]) -> str:
+        parked.append((d, headers))
+        return "db/dead_letters/svc:test.samples:0:7"
+
+    sent_headers: dict[str, str] = {}
+    consumer = ReliableConsumer(
+        service="svc", handlers={}, publish_raw=publish, park=park, retry_base_seconds=0.001
+    )
+    assert await consumer.handle(delivery(b"{not json" + b" " * 500)) is Result.DEAD_LETTERED
+    assert parked and parked[0][0].offset == 7
+    assert sent == [("test.samples.dlq", b"")]  # the reasons, without the original
+    assert sent_headers["dv-dlq-stored-as"] == "db/dead_letters/svc:test.samples:0:7"
+    assert sent_headers["dv-dlq-original-bytes"] == "509"
+    assert sent_headers["dv-dlq-reason"].startswith("malformed")
+
+
+async def test_a_broker_outage_while_dead_lettering_waits_and_then_sends_the_original() -> None:
+    from aiokafka.errors import KafkaConnectionError
+
+    tries = 0
+    sent: list[bytes] = []
+
+    async def publish(topic: str, key: bytes | None, value: bytes, headers: dict[str, str]) -> None:
+        nonlocal tries
+        tries += 1
+        if tries <= 3:
+            raise KafkaConnectionError("broker unreachable")
+        sent.append(value)
+
+    consumer = ReliableConsumer(
+        service="svc",
+        handlers={},
+        publish_raw=publish,
+        retry_base_seconds=0.001,
+        infra_backoff_max_seconds=0.002,
+    )
+    assert await consumer.handle(delivery(b"{not json")) is Result.DEAD_LETTERED
+    assert sent == [b"{not json"] and consumer.paused is None
