@@ -323,12 +323,12 @@ class DecisionService:
                 {"next_timer_at": {"$exists": False}, "status": {"$in": list(OPEN_STATUSES)}},
             ]
         }
-        cursor = self.decisions.collection.find(due, {"_id": 1})
-        ids = [str(doc["_id"]) async for doc in cursor]
-        for decision_id in ids:
+        cursor = self.decisions.collection.find(due, {"_id": 1, "next_timer_at": 1})
+        stored_next = {str(doc["_id"]): doc.get("next_timer_at", _NEVER_STORED) async for doc in cursor}
+        for decision_id, was in stored_next.items():
             now = self.clock.now()
 
-            def decide(current: Stored | None, now: datetime = now) -> Change | None:
+            def decide(current: Stored | None, now: datetime = now, was: Any = was) -> Change | None:
                 if current is None:
                     return None
                 try:
@@ -341,6 +341,8 @@ class DecisionService:
                 decision.acting = TIMER_ACTOR
                 new = decision.tick(now)
                 index = _index_fields(decision, now)
+                if not new and _same_instant(index["next_timer_at"], was):
+                    return None  # nothing fired and the next timer stays: a pass writes nothing
                 return Change(  # also when nothing fired: the stored next timer must move on
                     state=state_of(decision),
                     outbox=[self.emitter.wrap(f) for f in new],
@@ -351,6 +353,21 @@ class DecisionService:
             outcome = await apply(self.decisions, decision_id, None, decide, on_saved=self.on_saved)
             fired += int(outcome.result or 0)
         return fired
+
+
+_NEVER_STORED = object()
+"""A decision written before ``next_timer_at`` existed: its first pass stores one."""
+
+
+def _same_instant(computed: datetime | None, stored: Any) -> bool:
+    """The store keeps milliseconds: compare at that precision."""
+    if stored is _NEVER_STORED:
+        return False
+    if computed is None or stored is None:
+        return computed is None and stored is None
+    if not isinstance(stored, datetime):
+        return False
+    return abs((computed - stored).total_seconds()) < 0.001
 
 
 def _unknown(decision_id: str) -> DomainError:

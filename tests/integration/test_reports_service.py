@@ -108,7 +108,7 @@ async def test_reports_read_models_dead_letters_and_console(
                     r = await client.get(
                         "/api/dead-letters", params={"topic": topics.DECISION_EVENTS, "limit": 2000}
                     )
-                    key = f"{topics.DECISION_EVENTS}:1:{dlq_offset}"
+                    key = f"{topics.DECISION_EVENTS}:1:{dlq_offset}:tasks"  # per service
                     return next((d for d in r.json()["items"] if d["key"] == key), None)
 
                 dl = await wait_for(dead_letter, within=60, what="dead letter recorded")

@@ -237,9 +237,13 @@ async def test_twenty_failures_from_one_address_block_it_last_in_this_module(sta
     """Run last: it blocks 127.0.0.1 on this org for the rest of the 15-minute window."""
     org = stack["org"].url
     async with httpx.AsyncClient(base_url=org, timeout=30) as c:
-        for i in range(20):
+        statuses = []
+        for i in range(21):  # the earlier tests of this module failed a few times from here already
             r = await c.post("/api/session", json={"username": f"khong-co-{i}", "password": "x"})
-            assert r.status_code == 401
+            statuses.append(r.status_code)
+            if r.status_code == 429:
+                break
+        assert statuses[-1] == 429 and set(statuses[:-1]) <= {401}, statuses  # blocked within 20 failures
         right = await c.post(
             "/api/session", json={"username": "kg.bdv", "password": account_password("kg.bdv")}
         )
