@@ -19,7 +19,7 @@ from fastapi import FastAPI, HTTPException, Request
 from pydantic import Field
 
 from services.org.replica import OrgReplica, unit_ancestors
-from services.tasks.clock import Clock
+from services.tasks.clock import Clock, StoredClock
 from services.tasks.contract import DESCRIPTION
 from services.tasks.decisions import DecisionService, facts_from_state, verify_stored
 from services.tasks.org_port import ReplicaOrgPort
@@ -62,6 +62,7 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
     settings = settings or TasksSettings()
     runtime = ServiceRuntime("tasks", settings)
     clock = Clock(adjustable=settings.demo_mode)
+    shared_clock = StoredClock(clock, runtime.db["meta"])
     replica = OrgReplica()
     access = access_for(
         "tasks",
@@ -107,6 +108,7 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
     async def timer_loop() -> None:
         while True:
             try:
+                await shared_clock.refresh()  # another instance (or an earlier run) may have moved it
                 fired = await service.tick_all() + await workflows.tick_all()
                 if fired:
                     log.info("timers fired", extra={"facts": fired})
@@ -119,6 +121,7 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
     @runtime.on_start
     async def indexes() -> None:
         await decisions_store.collection.create_index("status")
+        await shared_clock.refresh()
 
     @runtime.on_started
     async def start_timers() -> None:
@@ -236,7 +239,7 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
     ) -> dict[str, Any]:
         """Demo only: move the service clock forward, then run the timers at once."""
         try:
-            now = clock.advance(timedelta(days=days, hours=hours))
+            now = await shared_clock.advance(timedelta(days=days, hours=hours))
         except PermissionError as exc:
             raise HTTPException(
                 403,
