@@ -73,7 +73,11 @@ def _service(read: Sequence[str], write: Sequence[str], group_prefix: str) -> Ri
     """A service also writes the dead-letter twin of every topic it reads (its consumers' dead letters)
     and of every topic it writes (its outbox relay reports an envelope it had to isolate there)."""
     twins = [DLQ(t) for t in (*read, *write) if not t.endswith(".dlq")]
-    return Rights(tuple(read), tuple(dict.fromkeys([*write, *twins])), group_prefix)
+    # …and reads the twins of what it reads: an operator's replay re-handles its own dead letters
+    replayable = [DLQ(t) for t in read if not t.endswith(".dlq")]
+    return Rights(
+        tuple(dict.fromkeys([*read, *replayable])), tuple(dict.fromkeys([*write, *twins])), group_prefix
+    )
 
 
 SERVICES: dict[str, Rights] = {

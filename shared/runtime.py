@@ -28,6 +28,7 @@ from shared.kafka_auth import faststream_security, principal_of
 from shared.reliability.consumer import Authenticator, Delivery, Handler, ReliableConsumer, delivery_of
 from shared.reliability.emit import Emitter
 from shared.reliability.outbox import OutboxRelay
+from shared.reliability.replay import DeadLetterReplay
 from shared.reliability.topic_copy import TopicCopy
 from shared.security.keys import load_signing_key
 from shared.security.signing import SIGNATURE_HEADER, SigningKey, sign
@@ -69,6 +70,7 @@ class ServiceRuntime:
         )
         self.consumers: list[ReliableConsumer] = []
         self.copies: list[TopicCopy] = []
+        self.consumers_by_topic: dict[str, ReliableConsumer] = {}
         self._started = False
         self._on_start: list[Callable[[], Awaitable[None]]] = []
         self._on_started: list[Callable[[], Awaitable[None]]] = []
@@ -179,6 +181,7 @@ class ServiceRuntime:
     ) -> ReliableConsumer:
         """Consume ``topic`` in this service's group; commit only after handling."""
         consumer = self._consumer(handlers, authenticate)
+        self.consumers_by_topic[topic] = consumer
 
         async def on_message(message: KafkaMessage) -> None:
             raw = message.raw_message
@@ -200,6 +203,7 @@ class ServiceRuntime:
         The copy starts before the consumers (and is caught up or reading when they start); gate
         request handling on ``copy.wait()``."""
         consumer = self._consumer(handlers, None)
+        self.consumers_by_topic[topic] = consumer
         copy = TopicCopy(topic, consumer, self.settings, self.principal)
         self.copies.append(copy)
         return copy
@@ -260,6 +264,17 @@ class ServiceRuntime:
         if not self._started:
             reasons.insert(0, "not started")
         return reasons
+
+    def replay(self) -> DeadLetterReplay:
+        """Operators' replay of this service's dead letters (see :mod:`shared.replay_api`)."""
+        return DeadLetterReplay(
+            self.name,
+            self.consumers_by_topic,
+            self.settings,
+            self.principal,
+            replays=self.db["dead_letter_replays"],
+            parked=self.db["dead_letters"],
+        )
 
     def install_ready(self, app: FastAPI, dependencies: Sequence[Any]) -> None:
         """``GET /ready``: 200 when the process can do its work, 503 with the reasons otherwise

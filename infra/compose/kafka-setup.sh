@@ -19,8 +19,8 @@ BIN=${KAFKA_BIN:-/opt/kafka/bin}
 # topics; groups are PREFIXED (the tests' suffixed groups such as tasks-it-<run> are covered).
 RIGHTS="
 org|-|org.events,org.events.dlq|org
-tasks|org.events,tasks.decision-requests,tasks.workflow-requests|tasks.decisions,tasks.workflows,org.events.dlq,tasks.decision-requests.dlq,tasks.workflow-requests.dlq,tasks.decisions.dlq,tasks.workflows.dlq|tasks
-notify|org.events,tasks.decisions|tasks.decision-requests,notify.events,org.events.dlq,tasks.decisions.dlq,tasks.decision-requests.dlq,notify.events.dlq|notify
+tasks|org.events,tasks.decision-requests,tasks.workflow-requests,org.events.dlq,tasks.decision-requests.dlq,tasks.workflow-requests.dlq|tasks.decisions,tasks.workflows,org.events.dlq,tasks.decision-requests.dlq,tasks.workflow-requests.dlq,tasks.decisions.dlq,tasks.workflows.dlq|tasks
+notify|org.events,tasks.decisions,org.events.dlq,tasks.decisions.dlq|tasks.decision-requests,notify.events,org.events.dlq,tasks.decisions.dlq,tasks.decision-requests.dlq,notify.events.dlq|notify
 reports|org.events,tasks.decisions,tasks.workflows,notify.events,reports.events,org.events.dlq,tasks.decision-requests.dlq,tasks.decisions.dlq,tasks.workflow-requests.dlq,tasks.workflows.dlq,notify.events.dlq,reports.events.dlq|reports.events,org.events.dlq,tasks.decisions.dlq,tasks.workflows.dlq,notify.events.dlq,reports.events.dlq|reports
 agency-demo|-|tasks.decision-requests,tasks.workflow-requests|-
 agency-test|-|tasks.decision-requests,tasks.workflow-requests|-

@@ -44,6 +44,7 @@ from shared.contract.topics import DECISION_EVENTS, ORG_EVENTS
 from shared.http import install_error_handlers
 from shared.reliability.consumer import Handler
 from shared.reliability.unit_of_work import Change, apply
+from shared.replay_api import replay_router
 from shared.runtime import ServiceRuntime
 from shared.store import AggregateStore, Stored
 
@@ -248,6 +249,7 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
     )
 
     runtime.install_ready(app, [access.public("readiness probe; reasons only")])
+    app.include_router(replay_router(runtime.replay(), access))
 
     @app.get("/health", dependencies=[access.public("liveness probe; counts only")])
     async def health() -> dict[str, Any]:

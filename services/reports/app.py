@@ -24,6 +24,7 @@ from shared.access.audit import MongoAuditLog
 from shared.access.guard import access_for
 from shared.contract import topics
 from shared.http import install_error_handlers
+from shared.replay_api import replay_router
 from shared.runtime import ServiceRuntime
 
 NAME = "reports"
@@ -66,6 +67,7 @@ def build(settings: ReportsSettings | None = None) -> tuple[FastAPI, ServiceRunt
     access.install(app)
 
     runtime.install_ready(app, [access.public("readiness probe; reasons only")])
+    app.include_router(replay_router(runtime.replay(), access))
 
     @app.get("/health", tags=["ops"], dependencies=[access.public("liveness probe; counts only")])
     async def health() -> JSONResponse:

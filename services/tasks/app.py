@@ -32,6 +32,7 @@ from shared.contract.envelope import Envelope, Event
 from shared.contract.events.decisions import DECISION_REQUEST_TYPES, DecisionRequest
 from shared.contract.events.org import ORG_EVENT_TYPES
 from shared.http import install_error_handlers
+from shared.replay_api import replay_router
 from shared.runtime import ServiceRuntime
 from shared.security.principal import RecordAuthenticator
 from shared.settings import CommonSettings
@@ -155,6 +156,7 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
         return d
 
     runtime.install_ready(app, [access.public("readiness probe; reasons only")])
+    app.include_router(replay_router(runtime.replay(), access))
 
     @app.get("/health", dependencies=[access.public("liveness probe; counts only")])
     async def health() -> dict[str, Any]:

@@ -236,6 +236,11 @@ class ReliableConsumer:
             "dv-dlq-original-topic": delivery.topic,
             "dv-dlq-original-partition": str(delivery.partition),
             "dv-dlq-original-offset": str(delivery.offset),
+            **(
+                {"dv-dlq-original-timestamp": str(delivery.timestamp_ms)}
+                if delivery.timestamp_ms is not None
+                else {}
+            ),
             "dv-dlq-service": self.service,
             "dv-dlq-attempts": str(attempts),
             "dv-dlq-at": datetime.now(UTC).isoformat(),
