@@ -16,6 +16,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo import AsyncMongoClient
 
+from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
 from tests.integration.helpers import kafka_auth
 
@@ -62,3 +63,19 @@ async def mongo(settings: CommonSettings) -> AsyncIterator[AsyncMongoClient[dict
     client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(settings.mongo_url, tz_aware=True)
     yield client
     await client.close()
+
+
+@pytest.fixture
+async def tasks_runtime(settings: CommonSettings) -> AsyncIterator[ServiceRuntime]:
+    """A bare runtime on Kafka as the ``tasks`` principal (it writes tasks.* and their dead letters),
+    with its own database; its broker is started, nothing is subscribed."""
+    s = settings.model_copy(
+        update={"db_prefix": f"it_rt_{RUN_ID}_{uuid.uuid4().hex[:4]}", "kafka_username": "tasks"}
+    )
+    rt = ServiceRuntime("tasks", s)
+    await rt.broker.start()
+    try:
+        yield rt
+    finally:
+        await rt.broker.stop()
+        await rt.mongo.close()

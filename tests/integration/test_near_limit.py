@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,26 +24,11 @@ from shared.contract.events.decisions import Article, DecisionDrafted, DocType
 from shared.reliability.consumer import Delivery, Result
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
-from tests.integration.conftest import RUN_ID
 from tests.integration.helpers import kafka_auth
 
 pytestmark = pytest.mark.integration
 
 NEAR_LIMIT = 1_048_000
-
-
-@pytest.fixture
-async def runtime(settings: CommonSettings) -> AsyncIterator[ServiceRuntime]:
-    s = settings.model_copy(
-        update={"db_prefix": f"it_limit_{RUN_ID}_{uuid.uuid4().hex[:4]}", "kafka_username": "tasks"}
-    )
-    rt = ServiceRuntime("tasks", s)  # on Kafka as tasks: it writes tasks.decisions and its dead letters
-    await rt.broker.start()
-    try:
-        yield rt
-    finally:
-        await rt.broker.stop()
-        await rt.mongo.close()
 
 
 async def ends(topic: str) -> dict[TopicPartition, int]:
@@ -89,9 +73,9 @@ def drafted(decision_id: str, text_bytes: int) -> Envelope:
 
 
 async def test_a_near_limit_record_is_dead_lettered_by_reference_and_the_consumer_moves_on(
-    runtime: ServiceRuntime,
+    tasks_runtime: ServiceRuntime,
 ) -> None:
-    consumer = runtime._consumer({}, None)
+    consumer = tasks_runtime._consumer({}, None)
     dlq_before = await ends(topics.dead_letter(topics.DECISION_REQUESTS))
     offset = 10_000_000 + int(uuid.uuid4().int % 1_000_000)  # coordinates only: nothing is read here
     value = b'{"x": "' + b"y" * (NEAR_LIMIT - 9) + b'"}'
@@ -116,14 +100,14 @@ async def test_a_near_limit_record_is_dead_lettered_by_reference_and_the_consume
     assert headers["dv-dlq-reason"].startswith(f"too_large: {len(value)} bytes")
     assert headers["dv-dlq-original-bytes"] == str(len(value))
     stored_id = headers["dv-dlq-stored-as"].rsplit("/", 1)[1]
-    kept = await runtime.db["dead_letters"].find_one({"_id": stored_id})
+    kept = await tasks_runtime.db["dead_letters"].find_one({"_id": stored_id})
     assert kept is not None and bytes(kept["value"]) == value and kept["reason"].startswith("too_large")
 
 
 async def test_the_relay_isolates_an_envelope_the_broker_cannot_take_and_publishes_the_rest(
-    runtime: ServiceRuntime,
+    tasks_runtime: ServiceRuntime,
 ) -> None:
-    store = runtime.store("decisions")
+    store = tasks_runtime.store("decisions")
     await store.ensure_indexes()
     big_id, small_id = f"limit-big-{uuid.uuid4().hex[:6]}", f"limit-ok-{uuid.uuid4().hex[:6]}"
     big, small = drafted(big_id, NEAR_LIMIT), drafted(small_id, 100)
@@ -132,9 +116,9 @@ async def test_the_relay_isolates_an_envelope_the_broker_cannot_take_and_publish
     facts_before = await ends(topics.DECISION_EVENTS)
     dlq_before = await ends(topics.dead_letter(topics.DECISION_EVENTS))
 
-    await runtime.relay.run_once()
-    assert await runtime.relay.run_once() == 0  # nothing left, nothing stuck
-    assert runtime.relay.isolated >= 1 and runtime.relay.paused is None
+    await tasks_runtime.relay.run_once()
+    assert await tasks_runtime.relay.run_once() == 0  # nothing left, nothing stuck
+    assert tasks_runtime.relay.isolated >= 1 and tasks_runtime.relay.paused is None
 
     published = [r.key for r in await read_from(facts_before)]
     assert small_id.encode() in published and big_id.encode() not in published

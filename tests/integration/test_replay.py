@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -12,29 +11,15 @@ from shared.contract.envelope import Envelope, Event
 from shared.reliability.consumer import Delivery, Result
 from shared.reliability.errors import PermanentError
 from shared.runtime import ServiceRuntime
-from shared.settings import CommonSettings
-from tests.integration.conftest import RUN_ID
 from tests.integration.test_near_limit import ends, read_from
 from tests.unit.shared.sample_events import SampleHappened
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-async def runtime(settings: CommonSettings) -> AsyncIterator[ServiceRuntime]:
-    s = settings.model_copy(
-        update={"db_prefix": f"it_replay_{RUN_ID}_{uuid.uuid4().hex[:4]}", "kafka_username": "tasks"}
-    )
-    rt = ServiceRuntime("tasks", s)
-    await rt.broker.start()
-    try:
-        yield rt
-    finally:
-        await rt.broker.stop()
-        await rt.mongo.close()
-
-
-async def test_a_dead_letter_is_replayed_once_after_its_cause_went_away(runtime: ServiceRuntime) -> None:
+async def test_a_dead_letter_is_replayed_once_after_its_cause_went_away(
+    tasks_runtime: ServiceRuntime,
+) -> None:
     refused = {"yes"}
     handled: list[str] = []
 
@@ -43,8 +28,8 @@ async def test_a_dead_letter_is_replayed_once_after_its_cause_went_away(runtime:
             raise PermanentError("đơn vị chưa được đăng ký")
         handled.append(env.id)
 
-    consumer = runtime._consumer({"test.sample_happened": handler}, None)
-    runtime.consumers_by_topic[topics.WORKFLOW_REQUESTS] = consumer
+    consumer = tasks_runtime._consumer({"test.sample_happened": handler}, None)
+    tasks_runtime.consumers_by_topic[topics.WORKFLOW_REQUESTS] = consumer
     dlq = topics.dead_letter(topics.WORKFLOW_REQUESTS)
     before = await ends(dlq)
     env = Envelope.wrap(SampleHappened(sample_id=f"s-{uuid.uuid4().hex[:6]}", amount=1), source="it")
@@ -62,7 +47,7 @@ async def test_a_dead_letter_is_replayed_once_after_its_cause_went_away(runtime:
         r for r in await read_from(before) if dict(r.headers).get("dv-dlq-original-offset") == marker.encode()
     ]
 
-    replay = runtime.replay()
+    replay = tasks_runtime.replay()
     refused.clear()  # the cause went away (the unit was registered)
     first = await replay.one(dlq, record.partition, record.offset, by="vanhanh")
     assert first.outcome == "processed" and handled == [env.id]
@@ -73,5 +58,5 @@ async def test_a_dead_letter_is_replayed_once_after_its_cause_went_away(runtime:
     assert [r.outcome for r in mine] == ["already_replayed"] and handled == [env.id]
     other = await replay.one(topics.dead_letter(topics.DECISION_EVENTS), 0, 0, by="vanhanh")
     assert other.outcome == "not_ours"  # tasks does not consume its own facts
-    kept = await runtime.db["dead_letter_replays"].find_one({"_id": first.dead_letter})
+    kept = await tasks_runtime.db["dead_letter_replays"].find_one({"_id": first.dead_letter})
     assert kept is not None and kept["by"] == "vanhanh" and kept["outcome"] == "processed"
