@@ -32,6 +32,7 @@ from shared.contract.envelope import Envelope, Event
 from shared.contract.events.decisions import DECISION_REQUEST_TYPES, DecisionRequest
 from shared.contract.events.org import ORG_EVENT_TYPES
 from shared.http import install_error_handlers
+from shared.reliability.lease import Lease
 from shared.replay_api import replay_router
 from shared.runtime import ServiceRuntime
 from shared.security.principal import RecordAuthenticator
@@ -105,11 +106,18 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
     )
 
     timer: dict[str, asyncio.Task[None]] = {}
+    # one instance runs the timer pass (the others stand by and take over when its lease expires)
+    timer_lease = Lease(
+        runtime.db["meta"], "timer_pass", ttl=timedelta(seconds=max(10.0, 3 * settings.tick_seconds))
+    )
 
     async def timer_loop() -> None:
         while True:
             try:
                 await shared_clock.refresh()  # another instance (or an earlier run) may have moved it
+                if not await timer_lease.hold():
+                    await asyncio.sleep(settings.tick_seconds)
+                    continue
                 fired = await service.tick_all() + await workflows.tick_all()
                 if fired:
                     log.info("timers fired", extra={"facts": fired})
@@ -135,6 +143,8 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        with contextlib.suppress(Exception):
+            await timer_lease.release()  # a standing-by instance takes over at its next pass
 
     app = FastAPI(
         title="Tasks — quy trình lấy ý kiến",
