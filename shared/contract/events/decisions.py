@@ -26,7 +26,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.contract.envelope import Event
 from shared.contract.topics import DECISION_EVENTS, DECISION_REQUESTS
@@ -447,6 +447,34 @@ class CoordinationTasksCreated(DecisionFact):
 
 # --------------------------------------------------------------------------- requests
 
+MAX_ID = 200
+MAX_TITLE = 1_000
+MAX_ARTICLES = 1_000
+MAX_ARTICLE_TEXT = 100_000
+MAX_COMMENT = 20_000
+MAX_COMMENTS = 1_000
+MAX_SUMMARY = 100_000
+"""Limits on each field of a request (characters, items). A request over one is malformed (dead
+letter naming the field and the limit). The whole record is bounded separately, by the consumers'
+``MAX_MESSAGE_BYTES`` (512 KiB), so every fact a request becomes fits the broker's 1 MiB limit.
+Facts carry no such limits: they were accepted as requests first."""
+
+
+def _bounded_articles(articles: tuple[Article, ...]) -> tuple[Article, ...]:
+    for a in articles:
+        if len(a.text) > MAX_ARTICLE_TEXT:
+            raise ValueError(
+                f"điều «{a.article_id[:50]}» dài {len(a.text)} ký tự, vượt giới hạn {MAX_ARTICLE_TEXT} ký tự"
+            )
+    return articles
+
+
+def _bounded_comments(comments: tuple[ArticleComment, ...]) -> tuple[ArticleComment, ...]:
+    for c in comments:
+        if len(c.text) > MAX_COMMENT:
+            raise ValueError(f"ý kiến về điều «{c.article_id[:50]}» vượt giới hạn {MAX_COMMENT} ký tự")
+    return comments
+
 
 class DecisionRequest(Event):
     """Base of inbound requests (abstract). ``request_id`` is the idempotency key."""
@@ -454,8 +482,8 @@ class DecisionRequest(Event):
     topic: ClassVar[str] = DECISION_REQUESTS
     subject_field: ClassVar[str] = "decision_id"
 
-    request_id: str = Field(min_length=1)
-    decision_id: str = Field(min_length=1)
+    request_id: str = Field(min_length=1, max_length=MAX_ID)
+    decision_id: str = Field(min_length=1, max_length=MAX_ID)
     submitted_at: AwareDatetime
 
 
@@ -467,12 +495,14 @@ class DraftSubmitted(DecisionRequest):
 
     event_type: ClassVar[str] = "decision.draft_submitted"
 
-    issuer_unit_id: str = Field(min_length=1)
-    submitted_by: str = Field(min_length=1)
+    issuer_unit_id: str = Field(min_length=1, max_length=MAX_ID)
+    submitted_by: str = Field(min_length=1, max_length=MAX_ID)
     doc_type: DocType
-    title: str = Field(min_length=1)
+    title: str = Field(min_length=1, max_length=MAX_TITLE)
     flags: tuple[DecisionFlag, ...] = ()
-    articles: tuple[Article, ...] = Field(min_length=1)
+    articles: tuple[Article, ...] = Field(min_length=1, max_length=MAX_ARTICLES)
+
+    _articles_bounded = field_validator("articles")(_bounded_articles)
 
 
 class RevisionSubmitted(DecisionRequest):
@@ -481,8 +511,10 @@ class RevisionSubmitted(DecisionRequest):
 
     event_type: ClassVar[str] = "decision.revision_submitted"
 
-    submitted_by: str = Field(min_length=1)
-    articles: tuple[Article, ...] = Field(min_length=1)
+    submitted_by: str = Field(min_length=1, max_length=MAX_ID)
+    articles: tuple[Article, ...] = Field(min_length=1, max_length=MAX_ARTICLES)
+
+    _articles_bounded = field_validator("articles")(_bounded_articles)
 
 
 class OpinionSubmitted(DecisionRequest):
@@ -498,10 +530,12 @@ class OpinionSubmitted(DecisionRequest):
     person_id: str = Field(min_length=1)
     acting_as: ActingAs
     stance: Stance
-    general_comment: str = ""
-    comments: tuple[ArticleComment, ...] = ()
-    attachments: tuple[AttachmentRef, ...] = ()
+    general_comment: str = Field(default="", max_length=MAX_COMMENT)
+    comments: tuple[ArticleComment, ...] = Field(default=(), max_length=MAX_COMMENTS)
+    attachments: tuple[AttachmentRef, ...] = Field(default=(), max_length=100)
     draft_version: int = Field(ge=1)
+
+    _comments_bounded = field_validator("comments")(_bounded_comments)
 
 
 class PublicCommentSubmitted(DecisionRequest):
@@ -511,7 +545,7 @@ class PublicCommentSubmitted(DecisionRequest):
 
     event_type: ClassVar[str] = "decision.public_comment_submitted"
 
-    text: str = Field(min_length=1)
+    text: str = Field(min_length=1, max_length=MAX_COMMENT)
     article_id: str | None = None
     author_ref: str | None = None
     channel: str = "web"
@@ -549,7 +583,7 @@ class SynthesisSubmitted(DecisionRequest):
 
     by_unit_id: str = Field(min_length=1)
     by_person_id: str = Field(min_length=1)
-    summary: str = Field(min_length=1)
+    summary: str = Field(min_length=1, max_length=MAX_SUMMARY)
 
 
 class DispositionSubmitted(DecisionRequest):
@@ -561,7 +595,7 @@ class DispositionSubmitted(DecisionRequest):
 
     opinion_id: str = Field(min_length=1)
     disposition: Disposition
-    reason: str = ""
+    reason: str = Field(default="", max_length=MAX_COMMENT)
     by_unit_id: str = Field(min_length=1)
 
 
