@@ -56,14 +56,15 @@ def run_services(
     logdir = REPO / ".cache" / "logs" / "it"
     logdir.mkdir(parents=True, exist_ok=True)
     try:
-        for name in names:
+        for name in names:  # "tasks#2": a second instance of tasks (same database and group)
+            service = name.split("#", 1)[0]
             port = (ports or {}).get(name) or free_port()
-            log = logdir / f"{name}-{env.get('DB_PREFIX', 'x')}.log"
+            log = logdir / f"{name.replace('#', '-')}-{env.get('DB_PREFIX', 'x')}.log"
             fh = log.open("wb")
             popen = subprocess.Popen(
-                [sys.executable, "-m", f"services.{name}", "--port", str(port)],
+                [sys.executable, "-m", f"services.{service}", "--port", str(port)],
                 cwd=REPO,
-                env={**os.environ, **kafka_identity(name), **env},
+                env={**os.environ, **kafka_identity(service), **env},
                 stdout=fh,
                 stderr=subprocess.STDOUT,
             )
