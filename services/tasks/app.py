@@ -23,6 +23,7 @@ from services.tasks.clock import Clock, StoredClock
 from services.tasks.contract import DESCRIPTION
 from services.tasks.decisions import DecisionService, facts_from_state, verify_stored
 from services.tasks.org_port import ReplicaOrgPort
+from services.tasks.parking import ParkedRequests
 from services.tasks.workflows.service import register as register_workflows
 from shared.access.audit import MongoAuditLog
 from shared.access.guard import access_for
@@ -45,6 +46,12 @@ class TasksSettings(CommonSettings):
     tick_seconds: float = Field(default=30.0, gt=0, alias="TICK_SECONDS", description="timer scan period")
     demo_mode: bool = Field(default=False, alias="DEMO_MODE", description="allow moving the clock forward")
     group_suffix: str = Field(default="", alias="GROUP_SUFFIX", description="consumer group suffix (tests)")
+    park_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        alias="TASKS_PARK_SECONDS",
+        description="how long a verified request for a decision not drafted yet waits before unknown_decision",
+    )
     signature_max_skew_seconds: int = Field(
         default=300,
         ge=5,
@@ -72,6 +79,7 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
         MongoAuditLog(runtime.db["audit"]),
         ancestors=unit_ancestors(lambda: replica.registry),
     )
+    parked = ParkedRequests(runtime.db["parked_requests"], timedelta(seconds=settings.park_seconds))
     decisions_store = runtime.store("decisions")
     rejections_store = runtime.store("rejections")
     service = DecisionService(
@@ -81,6 +89,7 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
         org=ReplicaOrgPort(replica),
         clock=clock,
         on_saved=runtime.relay.wake,
+        parked=parked,
     )
 
     async def on_request(env: Envelope, event: Event) -> None:
@@ -119,6 +128,7 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
                     await asyncio.sleep(settings.tick_seconds)
                     continue
                 fired = await service.tick_all() + await workflows.tick_all()
+                fired += await service.handle_parked()  # left by a crash, or waited too long
                 if fired:
                     log.info("timers fired", extra={"facts": fired})
             except asyncio.CancelledError:
@@ -130,6 +140,7 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
     @runtime.on_start
     async def indexes() -> None:
         await decisions_store.collection.create_index("status")
+        await parked.ensure_indexes()
         await shared_clock.refresh()
 
     @runtime.on_started

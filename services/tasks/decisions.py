@@ -21,6 +21,7 @@ from services.tasks.clock import Clock
 from services.tasks.domain.decision import Decision, DecisionStatus
 from services.tasks.domain.errors import DomainError
 from services.tasks.domain.hashchain import ChainEntry, VerificationResult, verify
+from services.tasks.parking import ParkedRequests
 from shared.contract.envelope import Envelope, event_class
 from shared.contract.events.decisions import (
     ActingAs,
@@ -47,7 +48,7 @@ from shared.contract.events.decisions import (
 from shared.reliability.emit import Emitter
 from shared.reliability.errors import PermanentError
 from shared.reliability.unit_of_work import Change, apply, emit_once
-from shared.security.principal import Principal
+from shared.security.principal import Principal, reset_current, set_current
 from shared.security.principal import current as current_principal
 from shared.store import AggregateStore, Stored
 
@@ -129,7 +130,10 @@ class DecisionService:
         org: OrgPort,
         clock: Clock,
         on_saved: Any = None,
+        parked: ParkedRequests | None = None,
     ) -> None:
+        self.parked = parked
+        """Where a verified request for a decision that does not exist yet waits (None: refuse at once)."""
         self.decisions = decisions
         self.rejections = rejections
         self.emitter = emitter
@@ -143,8 +147,9 @@ class DecisionService:
         return Decision.replay(facts_from_state(stored.state)) if stored else None
 
     # -- requests -----------------------------------------------------------------
-    async def handle(self, env: Envelope, request: DecisionRequest) -> None:
+    async def handle(self, env: Envelope, request: DecisionRequest, *, may_park: bool = True) -> None:
         rejection: list[DomainError] = []
+        early: list[Principal] = []
         sender = current_principal()
 
         def decide(stored: Stored | None) -> Change | None:
@@ -152,6 +157,9 @@ class DecisionService:
             try:
                 principal = require_principal(sender)  # an unsigned or forged request goes no further
                 if stored is None and not isinstance(request, DraftSubmitted):
+                    if may_park and self.parked is not None:
+                        early.append(principal)  # before its draft: wait for it (parking.py)
+                        return None
                     raise _unknown(request.decision_id)
                 decision.acting = authorise(principal, request, decision, self.org, self.clock.now())
                 new = self._dispatch(decision, request, exists=stored is not None)
@@ -167,6 +175,15 @@ class DecisionService:
             )
 
         outcome = await apply(self.decisions, request.decision_id, env.id, decide, on_saved=self.on_saved)
+        if early and self.parked is not None:
+            if await self.parked.park(env, request.decision_id, early[0], self.clock.now()):
+                log.info(
+                    "request parked until its decision exists",
+                    extra={"type": request.event_type, "decision_id": request.decision_id},
+                )
+            return
+        if isinstance(request, DraftSubmitted) and outcome.applied and self.parked is not None:
+            await self.handle_parked(request.decision_id)
         if rejection:
             system = sender.system_id if isinstance(sender, Principal) else None
             await self._reject(env, request, rejection[-1], system)
@@ -174,6 +191,26 @@ class DecisionService:
             log.info(
                 "request applied", extra={"type": request.event_type, "decision_id": request.decision_id}
             )
+
+    async def handle_parked(self, decision_id: str | None = None) -> int:
+        """Handle the parked requests whose decision now exists; refuse those that waited too long."""
+        if self.parked is None:
+            return 0
+        handled = 0
+        async for env, principal, parked_at in self.parked.waiting(decision_id):
+            request = env.event()
+            assert isinstance(request, DecisionRequest)
+            exists = await self.decisions.load(request.decision_id) is not None
+            if not exists and not self.parked.expired(parked_at, self.clock.now()):
+                continue
+            token = set_current(principal)
+            try:  # the decision exists: handled as on arrival; still none: refused unknown_decision
+                await self.handle(env, request, may_park=False)
+            finally:
+                reset_current(token)
+            await self.parked.done(env)
+            handled += 1
+        return handled
 
     async def _reject(
         self, env: Envelope, request: DecisionRequest, error: DomainError, system_id: str | None = None

@@ -60,6 +60,7 @@ def services(settings: CommonSettings) -> Iterator[dict[str, Proc]]:
         "GROUP_SUFFIX": f"-it-{RUN_ID}",
         "DEMO_MODE": "1",
         "TICK_SECONDS": "0.5",
+        "TASKS_PARK_SECONDS": "3",
     }
     with run_services(["org", "tasks"], env) as procs:
         yield procs
@@ -325,3 +326,82 @@ async def test_revision_reopens_only_consultees_whose_commented_articles_changed
     assert revised["changed_article_ids"] == ["d1"]
     assert revised["reopened_consultee_unit_ids"] == ["kg.mttq"]
     assert revised["reconsultation_deadline"] is not None
+
+
+def early_opinion(did: str, person_id: str) -> OpinionSubmitted:
+    return OpinionSubmitted(
+        request_id=f"op-early-{did}",
+        decision_id=did,
+        submitted_at=now(),
+        consultee_unit_id="kg.mttq",
+        person_id=person_id,
+        acting_as=ActingAs.HOLDER,
+        stance=Stance.AGREE,
+        draft_version=1,
+    )
+
+
+async def test_an_opinion_that_arrives_before_its_draft_waits_and_is_recorded_after_it(
+    services: dict[str, Proc], producer: AIOKafkaProducer
+) -> None:
+    tasks = services["tasks"]
+    await org_replica_ready(services["org"].url, f"{tasks.url}/health", CommonSettings().kafka_bootstrap)
+    did = f"kg-early-{RUN_ID}-{uuid.uuid4().hex[:6]}"
+    front = await in_charge(services["org"], "kg.mttq")
+    await send(producer, early_opinion(did, front))  # signed by the Front's own system, before any draft
+    await asyncio.sleep(1.5)
+    assert await get_json(f"{tasks.url}/api/decisions/{did}") is None
+    await send(
+        producer,
+        DraftSubmitted(
+            request_id=f"draft-{did}",
+            decision_id=did,
+            submitted_at=now(),
+            issuer_unit_id="kg.ubnd",
+            submitted_by="agency",
+            doc_type=DocType.DECISION,
+            title="Quyết định đến sau ý kiến",
+            flags=(DecisionFlag.AFFECTS_PEOPLE_RIGHTS,),
+            articles=(Article(article_id="d1", text="Điều 1."),),
+        ),
+    )
+    [opinion] = await wait_fact(tasks, did, "decision.opinion_recorded")
+    assert opinion["consultee_unit_id"] == "kg.mttq" and opinion["command_id"] == f"op-early-{did}"
+    rejected = [f for f in await history(tasks, did) if f["type"] == "decision.request_rejected"]
+    assert rejected == []
+
+
+async def test_a_request_whose_draft_never_comes_is_refused_after_waiting(
+    services: dict[str, Proc], producer: AIOKafkaProducer, settings: CommonSettings
+) -> None:
+    from aiokafka import AIOKafkaConsumer
+
+    tasks = services["tasks"]
+    await org_replica_ready(services["org"].url, f"{tasks.url}/health", CommonSettings().kafka_bootstrap)
+    did = f"kg-never-{RUN_ID}-{uuid.uuid4().hex[:6]}"
+    consumer = AIOKafkaConsumer(
+        "tasks.decisions",
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="latest",
+        **kafka_auth(),
+    )
+    await consumer.start()
+    try:
+        await consumer.getmany(timeout_ms=1000)  # positioned at the end before sending
+        sent_at = now()
+        await send(producer, early_opinion(did, await in_charge(services["org"], "kg.mttq")))
+
+        async def rejected() -> dict[str, Any] | None:
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                for r in records:
+                    env = Envelope.from_bytes(r.value)
+                    if env.subject == did and env.type == "decision.request_rejected":
+                        return env.payload
+            return None
+
+        payload = await wait_for(rejected, within=60, what="request_rejected after the wait")
+    finally:
+        await consumer.stop()
+    assert payload["code"] == "unknown_decision" and did in payload["message_vi"]
+    assert (now() - sent_at).total_seconds() >= 3  # it waited TASKS_PARK_SECONDS first
