@@ -25,7 +25,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.contract.envelope import Envelope
 from shared.contract.topics import dead_letter
 from shared.kafka_auth import faststream_security, principal_of
-from shared.reliability.consumer import Authenticator, Delivery, Handler, ReliableConsumer, delivery_of
+from shared.reliability.consumer import (
+    Authenticator,
+    Delivery,
+    Handler,
+    ReliableConsumer,
+    dead_letter_headers,
+    delivery_of,
+)
 from shared.reliability.emit import Emitter
 from shared.reliability.outbox import OutboxRelay
 from shared.reliability.replay import DeadLetterReplay
@@ -113,15 +120,15 @@ class ServiceRuntime:
         headers = {
             "dv-event-type": env.type,
             "dv-event-id": env.id,
-            "dv-dlq-reason": reason,
-            "dv-dlq-reason-vi": (
-                f"Sự kiện {env.type} ({env.id}) không gửi lên Kafka được và đã được tách riêng; "
-                f"bản gốc lưu tại {stored_as}. Lý do: {reason}"
-            )[:2000],
-            "dv-dlq-original-topic": env.topic,
-            "dv-dlq-service": self.name,
-            "dv-dlq-attempts": "1",
-            "dv-dlq-at": datetime.now(UTC).isoformat(),
+            **dead_letter_headers(
+                service=self.name,
+                original_topic=env.topic,
+                reason=reason,
+                reason_vi=(
+                    f"Sự kiện {env.type} ({env.id}) không gửi lên Kafka được và đã được tách riêng; "
+                    f"bản gốc lưu tại {stored_as}. Lý do: {reason}"
+                ),
+            ),
             "dv-dlq-stored-as": stored_as,
         }
         await self.publish_raw(dead_letter(env.topic), env.subject.encode(), b"", headers)

@@ -16,13 +16,19 @@ from shared.settings import CommonSettings
 log = logging.getLogger("shared.catchup")
 
 
-async def end_offsets(consumer: AIOKafkaConsumer, topic: str) -> dict[TopicPartition, int]:
-    """End offset of every partition of ``topic``, through a started consumer."""
+async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    """Every partition of ``topic``, in order, through a started consumer (asking the broker on first
+    contact, when the client has no metadata yet)."""
     partitions = consumer.partitions_for_topic(topic)
     if not partitions:
-        await consumer._client.force_metadata_update()  # first contact: no metadata yet
+        await consumer._client.force_metadata_update()
         partitions = consumer.partitions_for_topic(topic) or set()
-    tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+    return [TopicPartition(topic, p) for p in sorted(partitions)]
+
+
+async def end_offsets(consumer: AIOKafkaConsumer, topic: str) -> dict[TopicPartition, int]:
+    """End offset of every partition of ``topic``, through a started consumer."""
+    tps = await partitions_of(consumer, topic)
     return dict(await consumer.end_offsets(tps)) if tps else {}
 
 

@@ -57,6 +57,18 @@ class Delivery:
     """When the broker appended the record (request topics use ``LogAppendTime``)."""
 
 
+def dead_letter_headers(*, service: str, original_topic: str, reason: str, reason_vi: str) -> dict[str, str]:
+    """The ``dv-dlq-*`` headers every dead letter carries (the reports console reads them)."""
+    return {
+        "dv-dlq-reason": reason[:2000],
+        "dv-dlq-reason-vi": reason_vi[:2000],  # operators read the console in Vietnamese
+        "dv-dlq-original-topic": original_topic,
+        "dv-dlq-service": service,
+        "dv-dlq-attempts": "1",
+        "dv-dlq-at": datetime.now(UTC).isoformat(),
+    }
+
+
 def delivery_of(record: Any) -> Delivery:
     """An aiokafka ``ConsumerRecord`` as a :class:`Delivery` (headers decoded as UTF-8)."""
     return Delivery(
@@ -101,13 +113,10 @@ class ReliableConsumer:
         self.paused: str | None = None
         """Why this consumer is waiting for the store or the broker (None: it is not)."""
         self.stats: dict[Result, int] = dict.fromkeys(Result, 0)
-        self.observers: list[Callable[[int, int], None]] = []
 
     async def handle(self, delivery: Delivery) -> Result:
         result = await self._handle(delivery)
         self.stats[result] += 1
-        for observe in self.observers:
-            observe(delivery.partition, delivery.offset)
         return result
 
     async def _handle(self, delivery: Delivery) -> Result:
@@ -231,20 +240,15 @@ class ReliableConsumer:
     async def _dead_letter(self, delivery: Delivery, reason: str, *, attempts: int, reason_vi: str) -> None:
         headers = {
             **{k: v for k, v in delivery.headers.items() if not k.startswith("dv-dlq-")},
-            "dv-dlq-reason": reason[:2000],
-            "dv-dlq-reason-vi": reason_vi[:2000],  # operators read the console in Vietnamese
-            "dv-dlq-original-topic": delivery.topic,
+            **dead_letter_headers(
+                service=self.service, original_topic=delivery.topic, reason=reason, reason_vi=reason_vi
+            ),
             "dv-dlq-original-partition": str(delivery.partition),
             "dv-dlq-original-offset": str(delivery.offset),
-            **(
-                {"dv-dlq-original-timestamp": str(delivery.timestamp_ms)}
-                if delivery.timestamp_ms is not None
-                else {}
-            ),
-            "dv-dlq-service": self.service,
             "dv-dlq-attempts": str(attempts),
-            "dv-dlq-at": datetime.now(UTC).isoformat(),
         }
+        if delivery.timestamp_ms is not None:
+            headers["dv-dlq-original-timestamp"] = str(delivery.timestamp_ms)
         log.error(
             "message dead-lettered",
             extra={

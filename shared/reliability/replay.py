@@ -26,7 +26,8 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.contract.topics import dead_letter
 from shared.kafka_auth import aiokafka_kwargs
-from shared.reliability.consumer import Delivery, ReliableConsumer
+from shared.reliability.catchup import partitions_of
+from shared.reliability.consumer import Delivery, ReliableConsumer, delivery_of
 from shared.settings import CommonSettings
 
 log = logging.getLogger("shared.replay")
@@ -39,12 +40,6 @@ class Replayed:
     outcome: str
     """processed | skipped | dead_lettered (again, with a new reason) | already_replayed | not_ours | unknown"""
     detail: str = ""
-
-
-def _headers(record: Any) -> dict[str, str]:
-    return {
-        k: v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for k, v in record.headers or []
-    }
 
 
 class DeadLetterReplay:
@@ -78,7 +73,6 @@ class DeadLetterReplay:
             **aiokafka_kwargs(self.settings, self.principal),
         )
         await kafka.start()
-        await kafka._client.force_metadata_update()
         return kafka
 
     async def one(self, dlq_topic: str, partition: int, offset: int, *, by: str) -> Replayed:
@@ -89,7 +83,7 @@ class DeadLetterReplay:
         kafka = await self._client()
         try:
             tp = TopicPartition(dlq_topic, partition)
-            if partition not in (kafka.partitions_for_topic(dlq_topic) or set()):
+            if tp not in await partitions_of(kafka, dlq_topic):
                 return Replayed(name, "unknown", "no such partition")
             kafka.assign([tp])
             end = (await kafka.end_offsets([tp]))[tp]
@@ -109,11 +103,7 @@ class DeadLetterReplay:
         out: list[Replayed] = []
         kafka = await self._client()
         try:
-            tps = [
-                TopicPartition(t, p)
-                for t in self.dead_letter_topics
-                for p in sorted(kafka.partitions_for_topic(t) or set())
-            ]
+            tps = [tp for t in self.dead_letter_topics for tp in await partitions_of(kafka, t)]
             if not tps:
                 return out
             kafka.assign(tps)
@@ -126,7 +116,7 @@ class DeadLetterReplay:
                     break
                 for tp, records in batch.items():
                     for record in records:
-                        h = _headers(record)
+                        h = delivery_of(record).headers
                         if h.get("dv-dlq-service") == self.service and contains in h.get("dv-dlq-reason", ""):
                             out.append(await self._replay(record, by=by))
                         if record.offset + 1 >= ends[tp]:
@@ -137,7 +127,7 @@ class DeadLetterReplay:
 
     async def _replay(self, record: Any, *, by: str) -> Replayed:
         name = f"{record.topic}:{record.partition}:{record.offset}"
-        h = _headers(record)
+        h = delivery_of(record).headers
         if h.get("dv-dlq-service") != self.service:
             return Replayed(name, "not_ours", f"dead-lettered by {h.get('dv-dlq-service') or 'unknown'}")
         original_topic = h.get("dv-dlq-original-topic", record.topic[:-4])

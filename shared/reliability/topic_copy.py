@@ -24,9 +24,10 @@ import contextlib
 import logging
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from shared.kafka_auth import aiokafka_kwargs
+from shared.reliability.catchup import partitions_of
 from shared.reliability.consumer import ReliableConsumer, delivery_of
 from shared.settings import CommonSettings
 
@@ -87,11 +88,7 @@ class TopicCopy:
         )
         await kafka.start()
         self._kafka = kafka
-        partitions = kafka.partitions_for_topic(self.topic)
-        if not partitions:
-            await kafka._client.force_metadata_update()  # first contact: no metadata yet
-            partitions = kafka.partitions_for_topic(self.topic) or set()
-        tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+        tps = await partitions_of(kafka, self.topic)
         kafka.assign(tps)
         if tps:
             await kafka.seek_to_beginning(*tps)

@@ -106,6 +106,24 @@ async def wait_fact(tasks: Proc, decision_id: str, fact_type: str, count: int = 
     return result
 
 
+async def wait_rejected(consumer: Any, decision_id: str, within: float) -> dict[str, Any]:
+    """The payload of the next ``decision.request_rejected`` about ``decision_id`` the consumer reads."""
+
+    async def rejected() -> dict[str, Any] | None:
+        batch = await consumer.getmany(timeout_ms=500)
+        for records in batch.values():
+            for r in records:
+                env = Envelope.from_bytes(r.value)
+                if env.subject == decision_id and env.type == "decision.request_rejected":
+                    return env.payload
+        return None
+
+    payload: dict[str, Any] = await wait_for(
+        rejected, within=within, what=f"request_rejected of {decision_id}"
+    )
+    return payload
+
+
 async def in_charge(org: Proc, unit_id: str) -> str:
     data = await get_json(f"{org.url}/api/units/{unit_id}/in-charge")
     assert data and data["person_id"], f"no person in charge of {unit_id}"
@@ -263,17 +281,7 @@ async def test_unknown_issuer_is_refused_in_vietnamese(
     )
     await consumer.start()
     try:
-
-        async def rejected() -> dict[str, Any] | None:
-            batch = await consumer.getmany(timeout_ms=500)
-            for records in batch.values():
-                for r in records:
-                    env = Envelope.from_bytes(r.value)
-                    if env.subject == did and env.type == "decision.request_rejected":
-                        return env.payload
-            return None
-
-        payload = await wait_for(rejected, within=180, what="request_rejected")
+        payload = await wait_rejected(consumer, did, within=180)
     finally:
         await consumer.stop()
     assert payload["request_id"] == f"draft-{did}"
@@ -391,16 +399,7 @@ async def test_a_request_whose_draft_never_comes_is_refused_after_waiting(
         sent_at = now()
         await send(producer, early_opinion(did, await in_charge(services["org"], "kg.mttq")))
 
-        async def rejected() -> dict[str, Any] | None:
-            batch = await consumer.getmany(timeout_ms=500)
-            for records in batch.values():
-                for r in records:
-                    env = Envelope.from_bytes(r.value)
-                    if env.subject == did and env.type == "decision.request_rejected":
-                        return env.payload
-            return None
-
-        payload = await wait_for(rejected, within=60, what="request_rejected after the wait")
+        payload = await wait_rejected(consumer, did, within=60)
     finally:
         await consumer.stop()
     assert payload["code"] == "unknown_decision" and did in payload["message_vi"]

@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from shared.contract import topics
 from shared.contract.envelope import Envelope
 from shared.contract.events.decisions import Article, DecisionDrafted, DocType
+from shared.reliability.catchup import end_offsets
 from shared.reliability.consumer import Delivery, Result
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
@@ -35,9 +36,7 @@ async def ends(topic: str) -> dict[TopicPartition, int]:
     c = AIOKafkaConsumer(bootstrap_servers=CommonSettings().kafka_bootstrap, **kafka_auth())
     await c.start()
     try:
-        await c._client.force_metadata_update()
-        tps = [TopicPartition(topic, p) for p in c.partitions_for_topic(topic) or ()]
-        return dict(await c.end_offsets(tps))
+        return await end_offsets(c, topic)
     finally:
         await c.stop()
 
