@@ -103,12 +103,17 @@ class OutboxRelay:
         except Exception as exc:
             if not is_infrastructure(exc):
                 raise
+            if self.paused is None:  # once per outage, not at every pass
+                log.warning(
+                    "outbox relay paused: broker or store unreachable", extra={"error": str(exc)[:300]}
+                )
             self.paused = f"{type(exc).__name__}: {exc}"[:300]
-            log.warning("outbox relay paused: broker or store unreachable", extra={"error": self.paused})
             return sent
         finally:
             self.published += sent
-        self.paused = None
+        if self.paused is not None:
+            log.info("outbox relay resumed")
+            self.paused = None
         return sent
 
     async def _relay_document(self, coll: AsyncCollection[dict[str, Any]], doc: dict[str, Any]) -> int:
