@@ -256,6 +256,7 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
         return {
             **runtime.health(),
             "org_replica_events": runtime.replica.count,
+            "org_digest": runtime.replica.digest,
             "org_position": org_ready.position,
             "org_caught_up": org_ready.is_open,
             "deliveries_sent": runtime.worker.sent,

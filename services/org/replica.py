@@ -14,6 +14,7 @@ by its id.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -35,6 +36,13 @@ class OrgReplica:
         self.count = 0
         self.last_event_at: datetime | None = None
         self._seen: set[str] = set()
+        self._digest = 0
+
+    @property
+    def digest(self) -> str:
+        """What this copy holds, in 64 hex digits: the XOR of the sha256 of every applied envelope id
+        (order-free), so two copies that applied the same events report the same digest."""
+        return f"{self._digest:064x}"
 
     @property
     def registry(self) -> OrgRegistry:
@@ -49,6 +57,7 @@ class OrgReplica:
             return
         self._apply(event)
         self._seen.add(env.id)
+        self._digest ^= int.from_bytes(hashlib.sha256(env.id.encode()).digest(), "big")
 
     def _apply(self, event: Event) -> None:
         assert isinstance(event, OrgEvent)

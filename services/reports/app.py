@@ -73,6 +73,7 @@ def build(settings: ReportsSettings | None = None) -> tuple[FastAPI, ServiceRunt
     async def health() -> JSONResponse:
         body = runtime.health()
         body["org_events"] = replica.count
+        body["org_digest"] = replica.digest
         body["org_position"] = org_copy.position
         body["org_caught_up"] = org_copy.is_open
         body["dead_letters_recorded"] = handlers.dead_letters_seen

@@ -184,6 +184,7 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
         return {
             **runtime.health(),
             "org_events": replica.count,
+            "org_digest": replica.digest,
             "org_position": org_ready.position,
             "org_caught_up": org_ready.is_open,
             "now": clock.now().isoformat(),

@@ -1,0 +1,1 @@
+"""The chaos harness (``./dev chaos``): the full line under faults, and an independent checker."""
