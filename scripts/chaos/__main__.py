@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import random
 import statistics
 import sys
@@ -27,7 +28,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from scripts.chaos.check import Checker, group_lag, print_report
+from scripts.chaos.check import Checker, group_lag, pending_work, print_report
 from scripts.chaos.driver import Driver, Mailbox
 from scripts.chaos.faults import FaultLog, Faults
 from scripts.chaos.poison import PoisonSuite
@@ -36,7 +37,8 @@ from scripts.secrets import account_password
 from services.notify.mailsink import start_sink
 from shared.settings import CommonSettings
 
-INSTANCES = ("org", "tasks", "tasks#2", "notify", "notify#2", "reports")
+INSTANCES = ("org#1", "tasks#1", "tasks#2", "notify#1", "notify#2", "reports#1")
+"""Instance names are ``service#n``, so a name never reads as the whole service."""
 
 
 def pct(values: list[float], p: float) -> float:
@@ -57,16 +59,19 @@ async def board_head(org_url: str) -> str:
         return str(body["person_id"])
 
 
-async def wait_lag_zero(settings: CommonSettings, within: float) -> None:
-    """Until every consumer group has committed the end of its topics (or ``within`` passes)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if sum((await group_lag(settings)).values()) == 0:
-            return
+async def settle(settings: CommonSettings, within: float) -> float:
+    """Until every consumer group has committed the end of its topics, every outbox is published and
+    every delivery sent (or ``within`` passes); returns how long it took."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < within:
+        if sum((await group_lag(settings)).values()) == 0 and not await pending_work(settings):
+            break
         await asyncio.sleep(2)
+    return time.monotonic() - t0
 
 
 async def run(a: argparse.Namespace) -> int:
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # its reconnect chatter during outages
     rng = random.Random(a.seed)
     run_id = uuid.uuid4().hex[:6]
     run_dir = REPO / ".cache" / "chaos" / f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{run_id}"
@@ -87,7 +92,7 @@ async def run(a: argparse.Namespace) -> int:
     )
     for name in INSTANCES:
         inst = stack.add(name)
-        if name == "notify":
+        if name == "notify#1":
             inst.port = notify_port
     print(
         f"\033[1m==> Chaos run {run_id}: {a.workflows} workflows, outages of {a.outage:.0f} s, "
@@ -107,7 +112,7 @@ async def run(a: argparse.Namespace) -> int:
             f"    all {len(stack.instances)} instances ready in {time.monotonic() - t_start:.0f} s",
             flush=True,
         )
-        await driver.start(await board_head(stack.instances["org"].url))
+        await driver.start(await board_head(stack.instances["org#1"].url))
         faults.supervise()
         plan_s = (
             Faults.plan_seconds(warmup=a.warmup, gap=a.gap, outage=a.outage) if a.faults else a.workflows / 2
@@ -153,7 +158,8 @@ async def run(a: argparse.Namespace) -> int:
                 f"p50 {pct(finite, 50):.2f} s, longest {max(poison.stalls, default=0):.2f} s"
             )
             print(f"    {stall_line}", flush=True)
-        await wait_lag_zero(settings, 180)
+        quiet = await settle(settings, 300)
+        print(f"    consumers caught up and outboxes empty {quiet:.0f} s after the last message", flush=True)
         manifest = {
             "run": run_id,
             "mail_dir": str(mail_dir),

@@ -314,18 +314,20 @@ class Checker:
             for e in t["state"].get("chain", []):
                 if e["event_type"] == "decision.consultation_requested":
                     expected |= {(did, str(c["unit_id"])) for c in e["payload"]["requirement"]["consultees"]}
-        in_sink = await asyncio.to_thread(message_ids, Path(self.manifest["mail_dir"]))
-        sent_events: Counter[str] = Counter()
-        for rec in await read_topic(self.settings, [NOTIFY_EVENTS]):
-            env = json.loads(rec.value)
-            if env["type"] == "notify.delivery_sent":
-                sent_events[str(env["payload"]["delivery_id"])] += 1
         coll = mongo[self.settings.database_name("notify")]["deliveries"]
         deliveries: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         async for d in coll.find(
             {"state.kind": "consultation_requested", "state.channel": "email"}, {"outbox": 0}
         ):
             deliveries[(str(d["state"].get("decision_id")), str(d["state"].get("unit_id")))].append(d)
+        # read after the database: a delivery recorded as sent was in the sink (and its event on its
+        # way) before it was recorded, so nothing is counted missing only because it came later
+        in_sink = await asyncio.to_thread(message_ids, Path(self.manifest["mail_dir"]))
+        sent_events: Counter[str] = Counter()
+        for rec in await read_topic(self.settings, [NOTIFY_EVENTS]):
+            env = json.loads(rec.value)
+            if env["type"] == "notify.delivery_sent":
+                sent_events[str(env["payload"]["delivery_id"])] += 1
         once = copies = 0
         for key in sorted(expected):
             found = deliveries.get(key, [])
@@ -448,6 +450,10 @@ class Checker:
             await consumer.stop()
 
     async def _lag(self) -> None:
+        pending = await pending_work(self.settings)
+        self.report.figures["work still pending at the check"] = sum(pending.values())
+        for what, n in pending.items():
+            self.report.fail("lag", f"{what}: {n}")
         lag = await group_lag(self.settings)
         self.report.figures["consumer lag at the end"] = sum(lag.values())
         for g, n in lag.items():
@@ -473,6 +479,30 @@ async def group_lag(settings: CommonSettings) -> dict[str, int]:
         await consumer.stop()
         await admin.close()
     return lag
+
+
+async def pending_work(settings: CommonSettings) -> dict[str, int]:
+    """What the services still have to do: stored envelopes not yet published (per database) and
+    deliveries not yet sent (due or waiting for a retry)."""
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        settings.mongo_url, serverSelectionTimeoutMS=5000
+    )
+    out: dict[str, int] = {}
+    try:
+        for service in ("org", "tasks", "notify", "reports"):
+            db = mongo[settings.database_name(service)]
+            for name in await db.list_collection_names():
+                n = await db[name].count_documents({"outbox_pending": True})
+                if n:
+                    out[f"{service}.{name} outbox"] = n
+        due = await mongo[settings.database_name("notify")]["deliveries"].count_documents(
+            {"status": {"$in": ["pending", "failed_retryable"]}}
+        )
+        if due:
+            out["notify deliveries unsent"] = due
+    finally:
+        await mongo.close()
+    return out
 
 
 async def dead_letter_topics(settings: CommonSettings) -> list[str]:

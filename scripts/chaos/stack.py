@@ -35,7 +35,7 @@ def free_port() -> int:
 
 @dataclass
 class Instance:
-    """One service process (``tasks#2`` is a second instance of tasks: same database and group)."""
+    """One service process (``tasks#1``, ``tasks#2``: two instances of tasks, same database and group)."""
 
     name: str
     port: int

@@ -50,6 +50,7 @@ from services.notify.domain.templates import (
 )
 from shared.contract.events.notify import DeliveryFailed, DeliverySent
 from shared.reliability.emit import Emitter
+from shared.reliability.faults import is_infrastructure
 from shared.reliability.unit_of_work import Change, apply
 from shared.store import AggregateStore, Doc, Stored
 
@@ -106,8 +107,10 @@ class DeliveryWorker:
         poll_seconds: float = 1.0,
         on_outbox: Callable[[], None] = lambda: None,
         renderer: Renderer | None = None,
+        record_retry_max_seconds: float = 5.0,
     ) -> None:
         self.deliveries = deliveries
+        self.record_retry_max_seconds = record_retry_max_seconds
         self.emitter = emitter
         self.email = email
         self.sms = sms
@@ -221,7 +224,29 @@ class DeliveryWorker:
             self.failed_attempts += 1
             log.warning("delivery attempt failed", extra={"channel": channel, "detail": result.detail})
         for d in docs:
-            await self._record(str(d["_id"]), result, digest_id)
+            await self._record_until_stored(str(d["_id"]), result, digest_id)
+
+    async def _record_until_stored(
+        self, delivery_id: str, result: DeliveryResult, digest_id: str | None
+    ) -> None:
+        """Record an attempt whose message has left: while the store is unreachable, keep the outcome
+        here and retry (with backoff) rather than give the pass up. Giving up would leave the delivery
+        pending under its lease, and the next pass after the lease would send the message again
+        (issue "No message wedges", item 5: an e-mail twice after a store outage)."""
+        delay = 0.2
+        while True:
+            try:
+                await self._record(delivery_id, result, digest_id)
+                return
+            except Exception as exc:
+                if not is_infrastructure(exc):
+                    raise
+                log.warning(
+                    "store unreachable while recording a sent delivery; retrying",
+                    extra={"delivery_id": delivery_id, "retry_in_s": delay},
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.record_retry_max_seconds)
 
     def _digest(self, docs: list[Doc]) -> Digest:
         first = docs[0]["state"]["recipient"]
