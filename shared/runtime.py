@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
@@ -24,7 +25,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.contract.envelope import Envelope
 from shared.contract.topics import dead_letter
-from shared.kafka_auth import faststream_security, principal_of
+from shared.kafka_auth import aiokafka_kwargs, faststream_security, principal_of
 from shared.reliability.consumer import (
     Authenticator,
     Delivery,
@@ -35,6 +36,7 @@ from shared.reliability.consumer import (
 )
 from shared.reliability.emit import Emitter
 from shared.reliability.outbox import OutboxRelay
+from shared.reliability.publisher import Publisher
 from shared.reliability.replay import DeadLetterReplay
 from shared.reliability.topic_copy import TopicCopy
 from shared.security.keys import load_signing_key
@@ -64,6 +66,7 @@ class ServiceRuntime:
             graceful_timeout=15.0,
             logger=logging.getLogger(f"faststream.{name}"),
         )
+        self.publisher = Publisher(self._make_producer, send_timeout=self.settings.kafka_send_timeout_seconds)
         self.mongo = mongo_client(self.settings.mongo_url)
         self.db: AsyncDatabase[Doc] = self.mongo[self.settings.database_name(name)]
         self.emitter = Emitter(name)
@@ -107,13 +110,23 @@ class ServiceRuntime:
         return s
 
     # -- publishing ---------------------------------------------------------------
+    def _make_producer(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            client_id=f"{self.name}-publisher",
+            request_timeout_ms=15000,
+            **aiokafka_kwargs(self.settings, self.principal),
+        )
+
     async def publish_envelope(self, env: Envelope) -> None:
         """Publish one envelope, signed with this service's key (``dv-signature``) when it has one."""
         value = env.to_bytes()
         headers = {"content-type": "application/json", "dv-event-type": env.type, "dv-event-id": env.id}
         if self.signing_key is not None:
             headers[SIGNATURE_HEADER] = sign(self.signing_key, value)
-        await self.broker.publish(value, topic=env.topic, key=env.subject.encode(), headers=headers)
+        await self.publisher.send(env.topic, value, key=env.subject.encode(), headers=headers)
 
     async def report_isolated(self, env: Envelope, reason: str, stored_as: str) -> None:
         """Tell operators (on ``<topic>.dlq``, without the envelope) that the relay isolated ``env``."""
@@ -134,7 +147,7 @@ class ServiceRuntime:
         await self.publish_raw(dead_letter(env.topic), env.subject.encode(), b"", headers)
 
     async def publish_raw(self, topic: str, key: bytes | None, value: bytes, headers: dict[str, str]) -> None:
-        await self.broker.publish(value, topic=topic, key=key, headers=headers)
+        await self.publisher.send(topic, value, key=key, headers=headers)
 
     # -- consuming ----------------------------------------------------------------
     def _consumer(
@@ -223,7 +236,8 @@ class ServiceRuntime:
             await store.ensure_indexes()
         for fn in self._on_start:
             await fn()
-        await self.broker.start()  # the dead letters of a copy go out through the broker's producer
+        await self.broker.start()
+        await self.publisher.start()  # the dead letters of a copy go out through it
         for copy in self.copies:
             await copy.start()
         self.relay.start()
@@ -241,8 +255,9 @@ class ServiceRuntime:
             await fn()
         for copy in self.copies:
             await copy.stop()
-        await self.broker.stop()
+        await self.broker.stop()  # consumers done (their dead letters sent), then one last relay pass
         await self.relay.stop()
+        await self.publisher.stop()
         await self.mongo.close()
         self.tracer_provider.force_flush(2000)
         log.info("service stopped", extra={"service": self.name})

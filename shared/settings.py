@@ -66,6 +66,12 @@ class CommonSettings(BaseSettings):
         alias="CONSUMER_OUTAGE_BACKOFF_MAX_SECONDS",
         description="longest wait between tries while the store or the broker is unreachable",
     )
+    kafka_send_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        alias="KAFKA_SEND_TIMEOUT_SECONDS",
+        description="a send to Kafka not acknowledged within this is abandoned and the producer replaced",
+    )
     relay_poll_seconds: float = Field(default=0.5, gt=0, alias="OUTBOX_POLL_SECONDS")
     inbox_size: int = Field(default=1000, ge=10, alias="INBOX_SIZE")
     http_host: str = Field(default="127.0.0.1", alias="HTTP_HOST")

@@ -70,6 +70,22 @@ async def settle(settings: CommonSettings, within: float) -> float:
     return time.monotonic() - t0
 
 
+async def print_readiness(stack: Stack) -> None:
+    """What each instance says of itself at the end (for the operator reading a failed run)."""
+    async with httpx.AsyncClient(timeout=5) as c:
+        for name, inst in stack.instances.items():
+            try:
+                h = (await c.get(f"{inst.url}/health")).json()
+                r = (await c.get(f"{inst.url}/ready")).json()
+                print(
+                    f"    {name:10} ready={r.get('ready')} published={h.get('outbox_published')} "
+                    f"isolated={h.get('outbox_isolated')} waiting_for={r.get('waiting_for')}",
+                    flush=True,
+                )
+            except (httpx.HTTPError, ValueError) as exc:
+                print(f"    {name:10} unreachable ({type(exc).__name__})", flush=True)
+
+
 async def run(a: argparse.Namespace) -> int:
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # its reconnect chatter during outages
     rng = random.Random(a.seed)
@@ -160,6 +176,7 @@ async def run(a: argparse.Namespace) -> int:
             print(f"    {stall_line}", flush=True)
         quiet = await settle(settings, 300)
         print(f"    consumers caught up and outboxes empty {quiet:.0f} s after the last message", flush=True)
+        await print_readiness(stack)
         manifest = {
             "run": run_id,
             "mail_dir": str(mail_dir),

@@ -59,6 +59,7 @@ class Poison:
     request_id: str | None = None
     size: int = 0
     broker_refused: bool = False
+    refused_with: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -175,7 +176,7 @@ class PoisonSuite:
             p.partition, p.offset = md.partition, md.offset
         except KafkaError as exc:
             p.broker_refused = True
-            p.request_id = type(exc).__name__
+            p.refused_with = type(exc).__name__
         self.sent.append(p)
 
     async def _probe(self, stop: asyncio.Event) -> None:

@@ -146,7 +146,11 @@ class DeliveryWorker:
             try:
                 await self.run_once()
             except asyncio.CancelledError:
-                raise
+                task = asyncio.current_task()
+                if task is None or task.cancelling():
+                    raise  # stopped on purpose
+                # a library cancelled an await of ours (not a stop): the loop must not die of it
+                log.exception("delivery pass cancelled from inside; going on")
             except Exception:  # the store or a channel misbehaved: keep the loop alive, retry next pass
                 log.exception("delivery pass failed; will retry")
             self._wake.clear()

@@ -181,7 +181,11 @@ class OutboxRelay:
             try:
                 await self.run_once()
             except asyncio.CancelledError:
-                raise
+                task = asyncio.current_task()
+                if task is None or task.cancelling():
+                    raise  # stopped on purpose
+                # a library cancelled an await of ours (not a stop): the loop must not die of it
+                log.exception("outbox relay pass cancelled from inside; going on")
             except Exception:  # keep relaying: nothing may kill the relay
                 log.exception("outbox relay pass failed; will retry")
             self._wake.clear()
