@@ -46,21 +46,6 @@ Source = Callable[[], Families]
 """A synchronous source read from the process's memory."""
 
 
-class _Sources(Collector):
-    """The synchronous sources, as one collector of the registry."""
-
-    def __init__(self, metrics: ServiceMetrics) -> None:
-        self.metrics = metrics
-
-    def collect(self) -> Iterator[Metric]:
-        for name, source in self.metrics.sources:
-            try:
-                yield from list(source())
-            except Exception:  # a bug in one source must not take the others down
-                log.exception("metrics source failed", extra={"probe": name})
-                self.metrics.scrape_errors.labels(probe=name).inc()
-
-
 class _Scrape(Collector):
     """One scrape: the registry's collectors plus what the probes answered this time."""
 
@@ -86,7 +71,6 @@ class ServiceMetrics:
             ["probe"],
             registry=self.registry,
         )
-        self.registry.register(_Sources(self))
 
     @property
     def timeout_ms(self) -> int:
@@ -114,9 +98,19 @@ class ServiceMetrics:
             self.scrape_errors.labels(probe=name).inc()
             return []
 
+    def _read(self, name: str, fn: Source) -> list[Metric]:
+        try:
+            return list(fn())
+        except Exception:  # a bug in one source must not take the others down
+            log.exception("metrics source failed", extra={"probe": name})
+            self.scrape_errors.labels(probe=name).inc()
+            return []
+
     async def render(self) -> bytes:
-        """The Prometheus text exposition of everything known now."""
+        """The Prometheus text exposition of everything known now (the error counter last, so it
+        includes this scrape's failures)."""
         answers = await asyncio.gather(*(self._run(name, fn) for name, fn in self.probes))
+        answers += [self._read(name, fn) for name, fn in self.sources]
         return generate_latest(_Scrape(self.registry, [f for families in answers for f in families]))
 
     def install(self, app: FastAPI, dependencies: Sequence[Any]) -> None:
