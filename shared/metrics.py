@@ -47,7 +47,7 @@ Source = Callable[[], Families]
 
 
 class _Scrape(Collector):
-    """One scrape: the registry's collectors plus what the probes answered this time."""
+    """One scrape: what the probes and sources answered this time, then the registry (the error counter)."""
 
     def __init__(self, registry: CollectorRegistry, families: Sequence[Metric]) -> None:
         self.registry = registry
