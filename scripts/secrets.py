@@ -10,6 +10,7 @@ services need in ``.cache/secrets/`` (git-ignored, files mode 600):
   the org service registers at start (``ORG_SYSTEMS_FILE``) so every service learns the keys from
   ``org.events``;
 * ``link_secret``, ``webhook_secret`` — notify's link and webhook secrets;
+* ``metrics_token`` — the scrape secret of every service's ``GET /metrics`` (``METRICS_TOKEN``);
 * ``keys/sessions.jwk`` — org's session key, which signs the access tokens of signed-in people
   (every service verifies with its public half);
 * ``accounts.yaml`` + ``accounts/<username>.password`` — the local accounts of the demo and the tests
@@ -105,7 +106,7 @@ SYSTEMS: tuple[SystemSpec, ...] = (
     SystemSpec("test.rogue", "Hệ thống thử nghiệm không đại diện đơn vị nào", "agency", ()),
 )
 
-PLAIN_SECRETS: tuple[str, ...] = ("link_secret", "webhook_secret")
+PLAIN_SECRETS: tuple[str, ...] = ("link_secret", "webhook_secret", "metrics_token")
 
 
 @dataclass(frozen=True)
@@ -320,6 +321,7 @@ def env_lines(root: Path | None = None, *, compose: bool = False) -> list[str]:
     lines = [
         f"LINK_SECRET={plain_secret('link_secret', root)}",
         f"WEBHOOK_SECRET={plain_secret('webhook_secret', root)}",
+        f"METRICS_TOKEN={plain_secret('metrics_token', root)}",
         f"AUTH_TOKEN_KEY={private_jwk('sessions', root)}",
         f"AUTH_TOKEN_PUBLIC_KEY={json.dumps(public_of(json.loads(private_jwk('sessions', root))))}",
         f"KAFKA_ADMIN_PASSWORD={kafka_password('admin', root)}",

@@ -11,7 +11,8 @@ What is checked, per service (:data:`REQUIREMENTS`):
 * every service — the broker: ``KAFKA_SECURITY_PROTOCOL`` must not be ``PLAINTEXT`` and
   ``KAFKA_PASSWORD`` must be set (and not a development value); its signing key: ``SIGNING_KEY``
   (the private Ed25519 JWK as JSON) or ``SIGNING_KEY_FILE`` (a path to it) must be set and hold a
-  private Ed25519 JWK; the pages' origins (``AUTH_ALLOWED_ORIGINS``) must be https;
+  private Ed25519 JWK; the pages' origins (``AUTH_ALLOWED_ORIGINS``) must be https; the scrape
+  secret of ``GET /metrics`` (``METRICS_TOKEN``) must be set, ≥ 32 characters, not a development value;
 * org — its session key ``AUTH_TOKEN_KEY`` (signs access tokens) must be set; the others need
   its public half ``AUTH_TOKEN_PUBLIC_KEY``;
 * notify — ``LINK_SECRET`` must be set, at least 32 characters, and not the development default
@@ -201,6 +202,14 @@ def check_secure_cookies(env: Env) -> list[str]:
     return [f"AUTH_ALLOWED_ORIGINS must list https origins only (got {', '.join(plain)})"] if plain else []
 
 
+def check_metrics_token(env: Env) -> list[str]:
+    """``GET /metrics`` accepts the scrape secret: it must be a real one (there is no default)."""
+    problem = _secret_problem(
+        "METRICS_TOKEN", env.get("METRICS_TOKEN"), what="the scrape secret of GET /metrics (Prometheus)"
+    )
+    return [problem] if problem else []
+
+
 def check_link_secret(env: Env) -> list[str]:
     """Whoever knows the link secret can forge opinion links: never the development one."""
     what = "notify's link-signing secret: whoever knows it can forge opinion links"
@@ -228,7 +237,7 @@ def check_webhook_secret(env: Env) -> list[str]:
     return [problem] if problem else []
 
 
-_EVERY_SERVICE: tuple[Check, ...] = (check_kafka, check_signing_key)
+_EVERY_SERVICE: tuple[Check, ...] = (check_kafka, check_signing_key, check_metrics_token)
 
 REQUIREMENTS: dict[str, tuple[Check, ...]] = {
     "org": (*_EVERY_SERVICE, check_session_key, check_secure_cookies),

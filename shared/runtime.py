@@ -26,6 +26,17 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.contract.envelope import Envelope
 from shared.contract.topics import dead_letter
 from shared.kafka_auth import aiokafka_kwargs, faststream_security, principal_of
+from shared.metrics import (
+    ServiceMetrics,
+    Subscription,
+    consumer_families,
+    copies_lag,
+    copy_families,
+    gauge,
+    relay_families,
+    state_families,
+    subscriptions_lag,
+)
 from shared.reliability.consumer import (
     Authenticator,
     Delivery,
@@ -81,6 +92,9 @@ class ServiceRuntime:
         self.consumers: list[ReliableConsumer] = []
         self.copies: list[TopicCopy] = []
         self.consumers_by_topic: dict[str, ReliableConsumer] = {}
+        self.subscriptions: list[Subscription] = []
+        """Every group subscription (for the lag in ``/metrics``)."""
+        self.metrics = ServiceMetrics(name, timeout_seconds=self.settings.metrics_scrape_timeout_seconds)
         self._started = False
         self._on_start: list[Callable[[], Awaitable[None]]] = []
         self._on_started: list[Callable[[], Awaitable[None]]] = []
@@ -151,7 +165,12 @@ class ServiceRuntime:
 
     # -- consuming ----------------------------------------------------------------
     def _consumer(
-        self, handlers: Mapping[str, Handler], authenticate: Authenticator | None
+        self,
+        handlers: Mapping[str, Handler],
+        authenticate: Authenticator | None,
+        *,
+        group: str,
+        topics: tuple[str, ...],
     ) -> ReliableConsumer:
         consumer = ReliableConsumer(
             service=self.name,
@@ -164,6 +183,8 @@ class ServiceRuntime:
             max_message_bytes=self.settings.max_message_bytes,
             park=self.park_dead_letter,
             infra_backoff_max_seconds=self.settings.consumer_outage_backoff_max_seconds,
+            group=group,
+            topics=topics,
         )
         self.consumers.append(consumer)
         return consumer
@@ -200,7 +221,8 @@ class ServiceRuntime:
         authenticate: Authenticator | None = None,
     ) -> ReliableConsumer:
         """Consume ``topic`` in this service's group; commit only after handling."""
-        consumer = self._consumer(handlers, authenticate)
+        group_id = group or self.name
+        consumer = self._consumer(handlers, authenticate, group=group_id, topics=(topic,))
         self.consumers_by_topic[topic] = consumer
 
         async def on_message(message: KafkaMessage) -> None:
@@ -208,21 +230,38 @@ class ServiceRuntime:
             await consumer.handle(delivery_of(raw[0] if isinstance(raw, tuple) else raw))
 
         on_message.__name__ = f"{self.name}_{topic.replace('.', '_').replace('-', '_')}"
-        self.broker.subscriber(
-            topic,
-            group_id=group or self.name,
+        self.raw_subscriber(
+            (topic,), on_message, group=group_id, offset_reset=offset_reset, title=f"{self.name}:{topic}"
+        )
+        return consumer
+
+    def raw_subscriber(
+        self,
+        topics: Sequence[str],
+        handler: Callable[..., Awaitable[None]],
+        *,
+        group: str,
+        offset_reset: Literal["earliest", "latest"] = "earliest",
+        title: str,
+    ) -> None:
+        """A FastStream subscriber in ``group`` committing after ``handler`` returned; its lag is in
+        ``/metrics``. (:meth:`subscribe` wraps one around a :class:`ReliableConsumer`.)"""
+        subscriber = self.broker.subscriber(
+            *topics,
+            group_id=group,
             ack_policy=AckPolicy.ACK,
             auto_offset_reset=offset_reset,  # only for a group with no committed offset yet
-            title=f"{self.name}:{topic}",
-        )(on_message)
-        return consumer
+            title=title,
+        )
+        subscriber(handler)
+        self.subscriptions.append(Subscription(group, tuple(topics), lambda: subscriber.consumer))
 
     def replicate(self, topic: str, handlers: Mapping[str, Handler]) -> TopicCopy:
         """This process's own copy of all of ``topic`` (no group: every instance reads every record).
 
         The copy starts before the consumers (and is caught up or reading when they start); gate
         request handling on ``copy.wait()``."""
-        consumer = self._consumer(handlers, None)
+        consumer = self._consumer(handlers, None, group="", topics=(topic,))
         self.consumers_by_topic[topic] = consumer
         copy = TopicCopy(topic, consumer, self.settings, self.principal)
         self.copies.append(copy)
@@ -273,9 +312,12 @@ class ServiceRuntime:
 
         return _lifespan(app)
 
-    async def outbox_pending(self) -> int:
+    async def outbox_pending(self, *, max_time_ms: int | None = None) -> int:
         """Documents whose outgoing events are not yet on Kafka (0 = everything published)."""
-        return sum([await s.collection.count_documents({"outbox_pending": True}) for s in self._stores])
+        bound: dict[str, Any] = {} if max_time_ms is None else {"maxTimeMS": max_time_ms}
+        return sum(
+            [await s.collection.count_documents({"outbox_pending": True}, **bound) for s in self._stores]
+        )
 
     def waiting_for(self) -> list[str]:
         """Why this process is not ready: copies still reading, the store or broker unreachable."""
@@ -309,6 +351,36 @@ class ServiceRuntime:
                 {"ready": not waiting, "waiting_for": waiting}, status_code=503 if waiting else 200
             )
 
+    def install_metrics(self, app: FastAPI, dependencies: Sequence[Any]) -> None:
+        """``GET /metrics`` (Prometheus text, :mod:`shared.metrics`): the consumers' counts, pauses and
+        lag, the copies' lag, the outbox; services add their own probes to ``self.metrics`` first."""
+        metrics = self.metrics
+        metrics.source("consumers", lambda: consumer_families(self.consumers))
+        metrics.source("outbox_relay", lambda: relay_families(self.relay))
+        metrics.source("copies", lambda: copy_families(self.copies))
+        metrics.source("ready", lambda: state_families(started=self._started, ready=not self.waiting_for()))
+
+        async def pending() -> list[Any]:
+            return [
+                gauge(
+                    "dv_outbox_pending",
+                    "Documents whose outgoing events are not yet on Kafka",
+                    await self.outbox_pending(max_time_ms=metrics.timeout_ms),
+                )
+            ]
+
+        async def group_lag() -> Any:
+            return await subscriptions_lag(self.subscriptions)
+
+        async def copy_lag() -> Any:
+            return await copies_lag(self.copies)
+
+        if self._stores:
+            metrics.probe("outbox_pending", pending)
+        metrics.probe("consumer_lag", group_lag)
+        metrics.probe("topic_copy_lag", copy_lag)
+        metrics.install(app, dependencies)
+
     def health(self) -> dict[str, Any]:
         return {
             "service": self.name,
@@ -316,6 +388,6 @@ class ServiceRuntime:
             "ready": not self.waiting_for(),
             "outbox_isolated": self.relay.isolated,
             "outbox_published": self.relay.published,
-            "consumers": [{k.value: v for k, v in c.stats.items()} for c in self.consumers],
+            "consumers": [c.health() for c in self.consumers],
             "copies": [c.health() for c in self.copies],
         }

@@ -14,6 +14,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.security.local_secrets import secrets_dir as local_secrets_dir
 
+METRICS_TOKEN_FILE = "metrics_token"
+"""The local scrape secret (``python -m scripts.secrets ensure``), read outside production only."""
+
 
 class CommonSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", env_file=None)
@@ -88,6 +91,19 @@ class CommonSettings(BaseSettings):
         "(shared/production.py) and never read the local .cache/secrets fallback",
     )
 
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        alias="METRICS_TOKEN",
+        description="the scrape secret of GET /metrics (Authorization: Bearer …); unset = read "
+        "<SECRETS_DIR>/metrics_token outside production (required in production)",
+    )
+    metrics_scrape_timeout_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        alias="METRICS_SCRAPE_TIMEOUT_SECONDS",
+        description="longest a /metrics probe of the store or the broker may take (then it is left out)",
+    )
+
     auth_login_url: str = Field(
         default="http://127.0.0.1:8001/dang-nhap",
         alias="AUTH_LOGIN_URL",
@@ -102,6 +118,17 @@ class CommonSettings(BaseSettings):
 
     def allowed_origins(self) -> tuple[str, ...]:
         return tuple(o.strip().rstrip("/") for o in self.auth_allowed_origins.split(",") if o.strip())
+
+    def metrics_secret(self) -> str | None:
+        """The scrape secret: ``METRICS_TOKEN``, else (outside production) the local one."""
+        if self.metrics_token is not None and self.metrics_token.get_secret_value().strip():
+            return self.metrics_token.get_secret_value().strip()
+        if self.production:
+            return None
+        try:
+            return (self.secrets_dir / METRICS_TOKEN_FILE).read_text(encoding="utf-8").strip() or None
+        except OSError:
+            return None
 
     @property
     def production(self) -> bool:

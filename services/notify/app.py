@@ -22,6 +22,7 @@ from services.notify.channels.email import EmailChannel, EmailConfig
 from services.notify.channels.sms import SmsChannel, SmsConfig
 from services.notify.channels.webhook import WebhookChannel, WebhookConfig
 from services.notify.domain.delivery import DeliveryStatus, InvalidTransition, RetryPolicy, requeue
+from services.notify.metrics import deliveries_by_status
 from services.notify.org_changes import contact_change_handler
 from services.notify.pages import (
     PagesDeps,
@@ -249,6 +250,11 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
     )
 
     runtime.install_ready(app, [access.public("readiness probe; reasons only")])
+    runtime.metrics.probe(
+        "deliveries",
+        deliveries_by_status(runtime.deliveries.collection, max_time_ms=runtime.metrics.timeout_ms),
+    )
+    runtime.install_metrics(app, [access.metrics()])
     app.include_router(replay_router(runtime.replay(), access))
 
     @app.get("/health", dependencies=[access.public("liveness probe; counts only")])

@@ -200,6 +200,7 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
         return _refusal(exc.status, exc.code, exc.message_vi)
 
     runtime.install_ready(app, [access.public("readiness probe; reasons only")])
+    runtime.install_metrics(app, [access.metrics()])
 
     @app.get("/health", dependencies=[access.public("liveness probe; counts only")])
     async def health() -> dict[str, Any]:

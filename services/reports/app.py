@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from faststream.middlewares import AckPolicy
 
 from services.org.replica import OrgReplica, unit_ancestors
 from services.reports.handlers import ReportsHandlers
@@ -44,13 +43,12 @@ def build(settings: ReportsSettings | None = None) -> tuple[FastAPI, ServiceRunt
     runtime.subscribe(topics.DECISION_EVENTS, handlers.decision_handlers(), group=group)
     org_copy = runtime.replicate(topics.ORG_EVENTS, handlers.org_handlers())
     # Dead letters are not envelopes: one raw subscriber over all the .dlq topics.
-    runtime.broker.subscriber(
-        *(topics.dead_letter(t) for t in topics.ALL),
-        group_id=f"{NAME}-dlq{settings.group_suffix}",
-        ack_policy=AckPolicy.ACK,
-        auto_offset_reset="earliest",
+    runtime.raw_subscriber(
+        [topics.dead_letter(t) for t in topics.ALL],
+        handlers.on_dead_letter,
+        group=f"{NAME}-dlq{settings.group_suffix}",
         title=f"{NAME}:dead-letters",
-    )(handlers.on_dead_letter)
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,6 +65,7 @@ def build(settings: ReportsSettings | None = None) -> tuple[FastAPI, ServiceRunt
     access.install(app)
 
     runtime.install_ready(app, [access.public("readiness probe; reasons only")])
+    runtime.install_metrics(app, [access.metrics()])
     app.include_router(replay_router(runtime.replay(), access))
 
     @app.get("/health", tags=["ops"], dependencies=[access.public("liveness probe; counts only")])

@@ -22,6 +22,7 @@ from services.org.replica import OrgReplica, unit_ancestors
 from services.tasks.clock import Clock, StoredClock
 from services.tasks.contract import DESCRIPTION
 from services.tasks.decisions import DecisionService, facts_from_state, verify_stored
+from services.tasks.metrics import timers_due
 from services.tasks.org_port import ReplicaOrgPort
 from services.tasks.parking import ParkedRequests
 from services.tasks.workflows.service import register as register_workflows
@@ -177,6 +178,11 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
         return d
 
     runtime.install_ready(app, [access.public("readiness probe; reasons only")])
+    runtime.metrics.probe(
+        "timers_due",
+        timers_due(decisions_store.collection, clock.now, max_time_ms=runtime.metrics.timeout_ms),
+    )
+    runtime.install_metrics(app, [access.metrics()])
     app.include_router(replay_router(runtime.replay(), access))
 
     @app.get("/health", dependencies=[access.public("liveness probe; counts only")])

@@ -1,7 +1,8 @@
 """Default deny on every HTTP route: each route declares who may call it, refusals are logged and audited.
 
 Every route of every service has exactly one *rule* among its dependencies — ``access.require(roles…)``,
-``access.signed_in()`` or ``access.public(reason)``; the route-table test
+``access.signed_in()``, ``access.public(reason)`` or ``access.metrics()`` (``GET /metrics``: an
+``operator`` token, or the scrape secret ``METRICS_TOKEN`` a Prometheus server sends as a bearer); the route-table test
 (tests/unit/security/test_route_table.py) fails for a route without one. Object-level rules (which
 decision a unit may see) are checked in the handler with :meth:`Access.check`, against the unit
 hierarchy of the service's own replica of the org registry.
@@ -13,6 +14,7 @@ from one of the platform's own origins (``Origin`` header) — the CSRF defence.
 
 from __future__ import annotations
 
+import hmac
 import html
 import logging
 from collections.abc import Iterable
@@ -43,17 +45,20 @@ def today_vn() -> date:
 @dataclass(frozen=True)
 class Rule:
     """What a route needs: any of ``roles`` (empty with ``signed_in``: any signed-in person), or nothing
-    (``public`` names why). ``page``: a browser page (sign-in redirect, HTML refusals)."""
+    (``public`` names why). ``page``: a browser page (sign-in redirect, HTML refusals). ``scrape``: the
+    scrape secret (``METRICS_TOKEN``) is accepted as a bearer too."""
 
     roles: frozenset[Role] = frozenset()
     signed_in: bool = True
     public: str = ""
     page: bool = False
+    scrape: bool = False
 
     def describe(self) -> str:
         if self.public:
             return f"public: {self.public}"
-        return "signed in" if not self.roles else "roles: " + ", ".join(sorted(self.roles))
+        rule = "signed in" if not self.roles else "roles: " + ", ".join(sorted(self.roles))
+        return f"{rule} or the scrape secret" if self.scrape else rule
 
 
 class Refused(Exception):
@@ -79,6 +84,8 @@ class Guard:
 
     async def __call__(self, request: Request) -> Identity | None:
         if self.rule.public:
+            return None
+        if self.rule.scrape and self.access.is_scraper(request):
             return None
         identity, why = self.access.authenticate(request)
         if identity is None:
@@ -132,8 +139,11 @@ class Access:
         load_key: bool = True,
         login_url: str = "http://127.0.0.1:8001/dang-nhap",
         allowed_origins: Iterable[str] = (),
+        scrape_token: str | None = None,
     ) -> None:
         self.service = service
+        self.scrape_token = scrape_token
+        """The secret a metrics scraper sends as ``Authorization: Bearer …`` (None: operators only)."""
         self.audit = audit
         self.ancestors = ancestors
         self.key = key if key is not None or not load_key else load_verifier_key()
@@ -149,6 +159,19 @@ class Access:
 
     def public(self, reason: str) -> Any:
         return Depends(Guard(self, Rule(signed_in=False, public=reason)))
+
+    def metrics(self) -> Any:
+        """``GET /metrics``: an operator, or a scraper presenting the scrape secret."""
+        return Depends(Guard(self, Rule(roles=frozenset({Role.OPERATOR}), scrape=True)))
+
+    def is_scraper(self, request: Request) -> bool:
+        """The request carries the scrape secret (compared in constant time)."""
+        if not self.scrape_token:
+            return False
+        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            presented.strip().encode(), self.scrape_token.encode()
+        )
 
     # -- identity ---------------------------------------------------------------------------
     def authenticate(self, request: Request) -> tuple[Identity | None, str]:
@@ -283,4 +306,5 @@ def access_for(
         ancestors=ancestors,
         login_url=settings.auth_login_url,
         allowed_origins=settings.allowed_origins(),
+        scrape_token=settings.metrics_secret(),
     )

@@ -99,8 +99,14 @@ class ReliableConsumer:
         max_message_bytes: int | None = None,
         park: Park | None = None,
         infra_backoff_max_seconds: float = 30.0,
+        group: str = "",
+        topics: tuple[str, ...] = (),
     ) -> None:
         self.service = service
+        self.group = group
+        """The consumer group it reads in (empty: the process's own copy of a topic, no group)."""
+        self.topics = topics
+        """What it reads (named in ``/health`` and ``/metrics``)."""
         self.handlers = dict(handlers)
         self.publish_raw = publish_raw
         self.max_attempts = max_attempts
@@ -113,6 +119,15 @@ class ReliableConsumer:
         self.paused: str | None = None
         """Why this consumer is waiting for the store or the broker (None: it is not)."""
         self.stats: dict[Result, int] = dict.fromkeys(Result, 0)
+
+    def health(self) -> dict[str, Any]:
+        """Who it is (group, topics), its counts and whether it waits for the store or the broker."""
+        return {
+            "group": self.group,
+            "topics": list(self.topics),
+            **{k.value: v for k, v in self.stats.items()},
+            "paused": self.paused,
+        }
 
     async def handle(self, delivery: Delivery) -> Result:
         result = await self._handle(delivery)

@@ -24,7 +24,7 @@ import contextlib
 import logging
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.kafka_auth import aiokafka_kwargs
 from shared.reliability.catchup import partitions_of
@@ -129,6 +129,15 @@ class TopicCopy:
                     await self.consumer.handle(delivery_of(record))
                     self.positions[tp.partition] = record.offset + 1
             self._check()
+
+    async def lag(self) -> dict[int, tuple[int, int]]:
+        """Partition → (end offset now, next offset to read): how far the copy is from the topic's end
+        (asks the broker; empty before start)."""
+        if self._kafka is None:
+            return {}
+        tps = [TopicPartition(self.topic, p) for p in sorted(self.positions)]
+        ends = await self._kafka.end_offsets(tps) if tps else {}
+        return {tp.partition: (ends.get(tp, 0), self.positions.get(tp.partition, 0)) for tp in tps}
 
     def health(self) -> dict[str, Any]:
         return {"topic": self.topic, "position": self.position, "caught_up": self.is_open}

@@ -55,7 +55,7 @@ def test_services_run_in_production_as_their_own_principal(service: str) -> None
         env["KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT" and env["KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
     )
     assert env["KAFKA_USERNAME"] == service
-    for var in ("KAFKA_PASSWORD", "SIGNING_KEY", "AUTH_TOKEN_PUBLIC_KEY"):
+    for var in ("KAFKA_PASSWORD", "SIGNING_KEY", "AUTH_TOKEN_PUBLIC_KEY", "METRICS_TOKEN"):
         m = REQUIRED.match(env[var])
         assert m, f"{service}.{var} must be ${{VAR:?message}}, is {env[var]!r}"
     assert REQUIRED.match(env["KAFKA_PASSWORD"])["var"] == f"{service.upper()}_KAFKA_PASSWORD"  # type: ignore[index]
@@ -101,6 +101,7 @@ def test_every_variable_is_one_the_generator_writes(tmp_path: Path) -> None:
         "AUTH_TOKEN_KEY",
         "AUTH_TOKEN_PUBLIC_KEY",
         "KAFKA_ADMIN_PASSWORD",
+        "METRICS_TOKEN",
     } <= used
 
 

@@ -49,6 +49,7 @@ def good_env(**overrides: str | None) -> dict[str, str]:
         "AUTH_ALLOWED_ORIGINS": "https://danvan.example.vn,https://baocao.danvan.example.vn",
         "LINK_SECRET": "link-" + STRONG,
         "WEBHOOK_SECRET": "hook-" + STRONG,
+        "METRICS_TOKEN": "metrics-" + STRONG,
     }
     for k, v in overrides.items():
         if v is None:
@@ -109,6 +110,30 @@ def test_the_broker_must_authenticate_every_service(
 ) -> None:
     problems = refused(service, good_env(**overrides))
     assert len(problems) == 1 and problems[0].startswith(expected)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, "METRICS_TOKEN is not set"),
+        ("", "METRICS_TOKEN is empty"),
+        ("secret", "METRICS_TOKEN is a known development value"),
+        ("short-scrape-secret", "METRICS_TOKEN is shorter than 32 characters"),
+    ],
+)
+def test_every_service_needs_a_real_scrape_secret(service: str, value: str | None, expected: str) -> None:
+    problems = refused(service, good_env(METRICS_TOKEN=value))
+    assert len(problems) == 1 and problems[0].startswith(expected), problems
+
+
+def test_production_reads_the_scrape_secret_only_from_the_environment(tmp_path: Path) -> None:
+    (tmp_path / "metrics_token").write_text("local-" + STRONG, encoding="utf-8")
+    development = CommonSettings(SECRETS_DIR=tmp_path)
+    assert development.metrics_secret() == "local-" + STRONG
+    assert CommonSettings(SECRETS_DIR=tmp_path, APP_ENV="production").metrics_secret() is None
+    given = CommonSettings(SECRETS_DIR=tmp_path, APP_ENV="production", METRICS_TOKEN="env-" + STRONG)
+    assert given.metrics_secret() == "env-" + STRONG
 
 
 def test_the_security_protocol_defaults_to_sasl() -> None:
@@ -234,6 +259,7 @@ def test_every_problem_is_named_in_one_message() -> None:
         "KAFKA_SECURITY_PROTOCOL",
         "KAFKA_PASSWORD",
         "neither",
+        "METRICS_TOKEN",
         "AUTH_TOKEN_PUBLIC_KEY",
         "AUTH_ALLOWED_ORIGINS",
         "LINK_SECRET",

@@ -78,3 +78,21 @@ async def test_an_empty_topic_is_caught_up_at_once() -> None:
     )
     copy._check()
     assert copy.is_open
+
+
+async def test_the_copy_reports_its_distance_to_the_end_of_each_partition() -> None:
+    async def dlq(topic: str, key: bytes | None, value: bytes, headers: dict[str, str]) -> None:
+        raise AssertionError
+
+    copy = TopicCopy(
+        "org.events", ReliableConsumer(service="t", handlers={}, publish_raw=dlq), CommonSettings(), "t"
+    )
+    assert await copy.lag() == {}  # not started: nothing asked of the broker
+
+    class Ends:
+        async def end_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+            return {tp: 10 * (tp.partition + 1) for tp in tps}
+
+    copy._kafka = Ends()  # type: ignore[assignment]
+    copy.positions = {0: 10, 1: 12, 2: 0}
+    assert await copy.lag() == {0: (10, 10), 1: (20, 12), 2: (30, 0)}
