@@ -73,11 +73,15 @@ class OutboxRelay:
         """Called after a save so events leave at once instead of at the next poll."""
         self._wake.set()
 
-    async def _claim(self, coll: AsyncCollection[dict[str, Any]]) -> dict[str, Any] | None:
+    async def _claim(self, coll: AsyncCollection[dict[str, Any]], seen: list[Any]) -> dict[str, Any] | None:
+        """Claim one pending document not yet handled in this pass (``seen``): a document that stays
+        pending after its turn (a save added to it meanwhile) waits for the next pass instead of being
+        taken again and again while the others wait."""
         now = datetime.now(UTC)
         return await coll.find_one_and_update(
             {
                 "outbox_pending": True,
+                "_id": {"$nin": seen},
                 "$or": [
                     {"outbox_claim": {"$exists": False}},
                     {"outbox_claim": None},
@@ -95,10 +99,12 @@ class OutboxRelay:
         sent = 0
         try:
             for coll in self.collections:
+                seen: list[Any] = []
                 for _ in range(self.batch):
-                    doc = await self._claim(coll)
+                    doc = await self._claim(coll, seen)
                     if doc is None:
                         break
+                    seen.append(doc["_id"])
                     sent += await self._relay_document(coll, doc)
         except Exception as exc:
             if not is_infrastructure(exc):
@@ -136,7 +142,7 @@ class OutboxRelay:
                 await coll.update_one({"_id": doc["_id"]}, {"$pull": {"outbox": {"id": {"$in": done}}}})
         # cleared (and released) only if nothing was added meanwhile (a save sets it again with its push)
         await coll.update_one(
-            {"_id": doc["_id"], "outbox": {"$size": 0}},
+            {"_id": doc["_id"], "$or": [{"outbox": {"$size": 0}}, {"outbox": {"$exists": False}}]},
             {"$set": {"outbox_pending": False, "outbox_claim": None}},
         )
         return len(done)

@@ -71,3 +71,41 @@ async def test_two_relays_publish_each_envelope_once_and_take_over_an_expired_cl
     finally:
         await client.drop_database(db.name)
         await client.close()
+
+
+async def test_a_document_that_stays_pending_does_not_starve_the_others(settings: CommonSettings) -> None:
+    """``./dev chaos`` left 46 sent deliveries unpublished for minutes behind a document the relay took
+    again and again in one pass (batch of 100 claims on one document). Here the first document in
+    the collection stays pending whatever the relay does (a save adds to it during its turn); the
+    other documents are published in the same pass, and a pending document with no outbox at all
+    (left by a crash) is cleared."""
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(settings.mongo_url, tz_aware=True)
+    db = client[f"it_sticky_{RUN_ID}_{uuid.uuid4().hex[:4]}"]
+    store = AggregateStore.of(db, "aggregates")  # type: ignore[arg-type]
+    try:
+        await store.collection.insert_one({"_id": "0-empty", "version": 1, "outbox_pending": True})
+        sticky = Envelope.wrap(SampleHappened(sample_id="sticky", amount=0), source="it")
+        await store.save("1-sticky", expected_version=0, state={}, outbox=[sticky])
+        others: list[str] = []
+        for i in range(5):
+            env = Envelope.wrap(SampleHappened(sample_id=f"o{i}", amount=i), source="it")
+            others.append(env.id)
+            await store.save(f"2-other-{i}", expected_version=0, state={}, outbox=[env])
+        sent: Counter[str] = Counter()
+
+        async def publish(env: Envelope) -> None:
+            sent[env.id] += 1
+            if env.id == sticky.id or env.type == "sample.happened" and env.subject == "sticky":
+                again = Envelope.wrap(SampleHappened(sample_id="sticky", amount=sent[env.id]), source="it")
+                await store.collection.update_one(
+                    {"_id": "1-sticky"}, {"$push": {"outbox": again.model_dump(mode="json")}}
+                )
+
+        relay = OutboxRelay([store.collection], publish, batch=100, owner="one")
+        await relay.run_once()
+        assert all(sent[e] == 1 for e in others)  # in the first pass, despite the sticky document
+        assert sum(1 for e in sent if e not in others) <= 1  # the sticky one had one turn
+        assert await store.collection.count_documents({"_id": "0-empty", "outbox_pending": True}) == 0
+    finally:
+        await client.drop_database(db.name)
+        await client.close()
