@@ -169,8 +169,8 @@ class ServiceRuntime:
         handlers: Mapping[str, Handler],
         authenticate: Authenticator | None,
         *,
-        group: str,
-        topics: tuple[str, ...],
+        group: str = "",
+        topics: tuple[str, ...] = (),
     ) -> ReliableConsumer:
         consumer = ReliableConsumer(
             service=self.name,

@@ -251,7 +251,8 @@ def test_metrics_answer_the_scrape_secret_and_operators_during_a_store_outage(mo
     started = time.monotonic()
     r = client.get("/metrics", headers={"Authorization": f"Bearer {SCRAPE}"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
-    assert time.monotonic() - started < 5
+    # answers rather than hangs (each probe is bounded at 0.5 s; the bound here only catches a hang)
+    assert time.monotonic() - started < 60
     out = samples(r.text)
     assert out[("dv_ready", ())] == 0  # not started
     assert out[("dv_outbox_published_total", ())] == 0
