@@ -94,7 +94,9 @@ class NotifyRuntime(ServiceRuntime):
                     username=settings.smtp_user,
                     password=settings.smtp_password,
                     timeout=settings.smtp_timeout,
-                )
+                    headers=settings.mail_headers(),
+                ),
+                now=now,
             ),
             sms=SmsChannel(SmsConfig(url=settings.sms_gateway_url, api_key=settings.sms_api_key))
             if settings.sms_gateway_url
