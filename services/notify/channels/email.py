@@ -13,8 +13,8 @@ import email.utils
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from urllib.parse import quote
+from email.message import EmailMessage, Message
+from urllib.parse import quote, unquote
 
 import aiosmtplib
 
@@ -60,6 +60,25 @@ class MailHeaders:
 
 def _domain(sender: str) -> str:
     return email.utils.parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+
+
+def link_cases(msg: Message) -> dict[str, LinkCase]:
+    """Token → case of every ``X-Danvan-Case`` header of a received message (the demo's and the
+    chaos driver's way to learn which decision and unit a link is for)."""
+    found: dict[str, LinkCase] = {}
+    for raw in msg.get_all(CASE_HEADER, []):
+        fields = dict(p.strip().partition("=")[::2] for p in str(raw).split(";") if "=" in p)
+        values = {k.strip(): unquote(v.strip()) for k, v in fields.items()}
+        if all(values.get(k) for k in ("token", "decision", "unit", "action")):
+            found[values["token"]] = LinkCase(
+                values["token"], values["decision"], values["unit"], values["action"]
+            )
+    return found
+
+
+def link_token(url: str) -> str:
+    """The token of an action link URL (its last path segment)."""
+    return url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def case_header(case: LinkCase) -> str:
