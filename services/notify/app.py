@@ -134,6 +134,7 @@ class NotifyRuntime(ServiceRuntime):
             return
         self.settings.warn_if_insecure()
         await self.links.collection.create_index([("token_id", ASCENDING)])
+        await self.links.collection.create_index([("token_hash", ASCENDING)], sparse=True)
         await self.moderations.collection.create_index([("decision_id", ASCENDING)])
         await self.deliveries.collection.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
         await self.comment_limiter.ensure_indexes()
