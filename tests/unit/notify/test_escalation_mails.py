@@ -14,6 +14,7 @@ import pytest
 
 from services.notify.domain.links import Action, SigningKey, issue_link
 from services.notify.domain.opaque_links import token_digest
+from services.notify.domain.templates import DecisionRef, OverdueEscalated, Recipient, Renderer
 from services.notify.recipients import Contact, NoRecipient, Recipients
 from services.notify.service import NotifyService
 from services.notify.settings import NotifySettings
@@ -246,3 +247,22 @@ async def test_a_moderation_link_is_opaque_under_its_own_path(action: Action) ->
     token = link.url.rsplit("/kiem-duyet/", 1)[1]
     record = await svc.find_link(token)
     assert record is not None and record.claims.action is action and link.case.action == action.value
+
+
+def test_the_leader_s_wording_in_every_rendering() -> None:
+    ref = DecisionRef("dec-42", "Quyết định hỗ trợ hộ nghèo", "UBND tỉnh Kiên Giang", 1)
+    who = Recipient("Trần Văn Chủ", "Hội Nông dân tỉnh")
+    m = Renderer().render(
+        OverdueEscalated(
+            who,
+            ref,
+            DEADLINE,
+            ("Hội Nông dân tỉnh",),
+            escalated_to="người đứng đầu Hội Nông dân tỉnh",
+            to_leader=True,
+        )
+    )
+    for text in (m.text, m.html or ""):
+        assert "báo cáo đến đồng chí với tư cách người đứng đầu Hội Nông dân tỉnh" in text
+        assert "đã được báo cáo" not in text
+    assert "Báo cáo đồng chí" in m.sms and "Đã báo cáo" not in m.sms
