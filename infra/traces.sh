@@ -16,11 +16,13 @@
 #
 # The UI: Jaeger embeds the React UI from cmd/query/app/ui/actual/, which its release build fills
 # from the jaeger-ui repository (a git submodule built with npm). The module zip carries only an
-# empty actual/ folder, and no package registry serves the built jaeger-ui, so this binary serves
-# Jaeger's placeholder page at / while its HTTP query API (/api/services, /api/traces/<id>,
-# /api/traces?service=…) is complete. `./dev traces` therefore also starts scripts/traceview.py, a
-# small read-only page on top of that API (search by service, one trace as a span tree); see
-# infra/README.md for the measurements and the other options weighed.
+# empty actual/ folder, and no package registry serves the built jaeger-ui (it is not on npm; its
+# releases are only downloads from GitHub, which these machines cannot reach), so this binary alone
+# would serve Jaeger's placeholder page at /. Its HTTP query API (/api/services,
+# /api/traces?service=…, /api/traces/<id>) is complete, though, and its `ui.assets_path` serves a
+# folder instead of the embedded assets: infra/traces-ui/index.html is a small read-only page on
+# that API (recent traces of a service; one trace as a span tree with timings), at Jaeger's own
+# routes (/search, /trace/<id>), so the links stay valid with the real UI.
 #
 #   .cache/traces/<version>/jaeger   binary       .cache/traces/config.yaml (generated at start)
 #   .cache/traces/go/                Go's GOPATH/GOMODCACHE/GOCACHE for this build
@@ -32,7 +34,8 @@
 #
 # Usage: infra/traces.sh install|start|stop|restart|status|env
 # Env:   TRACES_OTLP_GRPC_PORT (4317), TRACES_OTLP_HTTP_PORT (4318), TRACES_UI_PORT (16686),
-#        TRACES_HEALTH_PORT (13133), TRACES_MAX_TRACES (50000, in memory), TRACES_START_TIMEOUT (30 s)
+#        TRACES_HEALTH_PORT (13133), TRACES_MAX_TRACES (50000, in memory), TRACES_START_TIMEOUT (30 s),
+#        TRACES_UI_DIR (infra/traces-ui; a folder with a jaeger-ui build, if you have one)
 set -euo pipefail
 
 _NAME=traces
@@ -56,6 +59,7 @@ PIDFILE="$RUN_DIR/traces.pid"
 LOG_FILE="$LOG_DIR/traces.log"
 PID_PATTERN="$BIN_DIR/jaeger --config"
 UI_URL="http://127.0.0.1:$TRACES_UI_PORT"
+UI_DIR=${TRACES_UI_DIR:-$REPO/infra/traces-ui} # the page Jaeger serves at / (see the header); a jaeger-ui build works too
 
 installed() { [[ -f "$BIN_DIR/.complete" && -x "$BIN_DIR/jaeger" ]]; }
 
@@ -126,6 +130,8 @@ extensions:
   jaeger_query:
     storage:
       traces: memstore
+    ui:
+      assets_path: $UI_DIR
     http:
       endpoint: 127.0.0.1:$TRACES_UI_PORT
     grpc:

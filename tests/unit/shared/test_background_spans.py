@@ -199,9 +199,12 @@ async def test_an_empty_delivery_worker_pass_exports_no_span(spans: InMemorySpan
 class IdleKafka:
     def __init__(self) -> None:
         self.polls = 0
+        self.polled_five_times = asyncio.Event()
 
     async def getmany(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Any]]:
         self.polls += 1
+        if self.polls >= 5:
+            self.polled_five_times.set()
         await asyncio.sleep(0.001)
         return {}
 
@@ -218,8 +221,7 @@ async def test_an_idle_topic_copy_exports_no_span(spans: InMemorySpanExporter) -
     kafka = IdleKafka()
     copy._kafka = kafka  # type: ignore[assignment]
     task = asyncio.create_task(copy._loop())
-    while kafka.polls < 5:
-        await asyncio.sleep(0.005)
+    await asyncio.wait_for(kafka.polled_five_times.wait(), 5)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
