@@ -451,6 +451,8 @@ class Demo:
         say(f"    trace {self.trace_id}: services {', '.join(sorted(services)) or '(none)'}")
         if not {"tasks", "notify"} <= services:
             raise DemoFailed(f"trace {self.trace_id} did not reach tasks and notify: {services}")
+        if viewer := os.environ.get("TRACES_UI_URL"):  # set by ./dev demo when `./dev traces` runs
+            say(f"    xem vết này trong Jaeger: {viewer}/trace/{self.trace_id}")
 
         other = await self.http.get(f"{TASKS}/api/decisions/{self.did}", headers=self.outsider)
         say(
@@ -466,8 +468,13 @@ class Demo:
     def trace_services(self, trace_id: str) -> set[str]:
         path = Path(os.environ.get("TRACE_FILE", REPO / ".cache" / "logs" / "traces.jsonl"))
         found: set[str] = set()
-        if path.exists():
-            for line in path.read_text(encoding="utf-8").splitlines():
+        # TRACE_FILE rotates by size (TRACE_FILE_MAX_BYTES): the older spans are in path.1, path.2, …
+        rotated = [p for p in path.parent.glob(path.name + ".*") if p.suffix[1:].isdigit()]
+        rotated.sort(key=lambda p: int(p.suffix[1:]), reverse=True)
+        for file in [*rotated, path]:
+            if not file.exists():
+                continue
+            for line in file.read_text(encoding="utf-8").splitlines():
                 try:
                     span = json.loads(line)
                 except json.JSONDecodeError:

@@ -49,8 +49,27 @@ class CommonSettings(BaseSettings):
     )
     otlp_endpoint: str | None = Field(default=None, alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     trace_file: str | None = Field(
-        default=None, alias="TRACE_FILE", description="write finished spans as JSON lines here when no OTLP"
+        default=None, alias="TRACE_FILE", description="also write finished spans as JSON lines here"
     )
+    trace_file_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=0,
+        alias="TRACE_FILE_MAX_BYTES",
+        description="TRACE_FILE is rotated at this size (0: never); TRACE_FILE_BACKUPS older files are kept",
+    )
+    trace_file_backups: int = Field(default=3, ge=0, alias="TRACE_FILE_BACKUPS")
+    log_file: str | None = Field(
+        default=None,
+        alias="LOG_FILE",
+        description="write the log to this file (rotated by size) instead of stderr; ./dev sets it",
+    )
+    log_file_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=0,
+        alias="LOG_FILE_MAX_BYTES",
+        description="LOG_FILE is rotated at this size (0: never); LOG_FILE_BACKUPS older files are kept",
+    )
+    log_file_backups: int = Field(default=3, ge=0, alias="LOG_FILE_BACKUPS")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
     log_json: bool = Field(default=False, alias="LOG_JSON")
     max_attempts: int = Field(default=5, ge=1, alias="CONSUMER_MAX_ATTEMPTS")

@@ -53,6 +53,7 @@ from shared.reliability.emit import Emitter
 from shared.reliability.faults import is_infrastructure
 from shared.reliability.unit_of_work import Change, apply
 from shared.store import AggregateStore, Doc, Stored
+from shared.telemetry import BackgroundPass
 
 log = logging.getLogger("notify.worker")
 
@@ -174,16 +175,23 @@ class DeliveryWorker:
     async def run_once(self) -> int:
         """Send everything due now; returns how many deliveries were attempted."""
         now = self.now()
-        cursor = (
-            self.deliveries.collection.find(
-                {"status": {"$in": DUE}, "next_attempt_at": {"$lte": now}}, {"outbox": 0, "inbox": 0}
+        with BackgroundPass("notify delivery pass") as work:  # a pass with nothing due leaves no span
+            cursor = (
+                self.deliveries.collection.find(
+                    {"status": {"$in": DUE}, "next_attempt_at": {"$lte": now}}, {"outbox": 0, "inbox": 0}
+                )
+                .sort("created_at", 1)
+                .limit(500)
             )
-            .sort("created_at", 1)
-            .limit(500)
-        )
-        docs: list[Doc] = [d async for d in cursor]
-        if not docs:
-            return 0
+            docs: list[Doc] = [d async for d in cursor]
+            if not docs:
+                return 0
+            work.found(**{"dv.deliveries.due": len(docs)})
+            attempted = await self._deliver(docs, now)
+            work.set(**{"dv.deliveries.attempted": attempted})
+        return attempted
+
+    async def _deliver(self, docs: list[Doc], now: datetime) -> int:
         pending = [
             Pending(
                 notification_id=str(d["_id"]),

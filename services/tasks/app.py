@@ -39,6 +39,7 @@ from shared.replay_api import replay_router
 from shared.runtime import ServiceRuntime
 from shared.security.principal import RecordAuthenticator
 from shared.settings import CommonSettings
+from shared.telemetry import BackgroundPass
 
 log = logging.getLogger("tasks.app")
 
@@ -124,14 +125,17 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
     async def timer_loop() -> None:
         while True:
             try:
-                await shared_clock.refresh()  # another instance (or an earlier run) may have moved it
-                if not await timer_lease.hold():
-                    await asyncio.sleep(settings.tick_seconds)
-                    continue
-                fired = await service.tick_all() + await workflows.tick_all()
-                fired += await service.handle_parked()  # left by a crash, or waited too long
-                if fired:
-                    log.info("timers fired", extra={"facts": fired})
+                # a span only for a pass that fired something: its facts carry the pass's trace
+                with BackgroundPass("timer pass") as work:
+                    await shared_clock.refresh()  # another instance (or an earlier run) may have moved it
+                    if not await timer_lease.hold():
+                        await asyncio.sleep(settings.tick_seconds)
+                        continue
+                    fired = await service.tick_all() + await workflows.tick_all()
+                    fired += await service.handle_parked()  # left by a crash, or waited too long
+                    if fired:
+                        work.found(**{"dv.timers.fired": fired})
+                        log.info("timers fired", extra={"facts": fired})
             except asyncio.CancelledError:
                 raise
             except Exception:

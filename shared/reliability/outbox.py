@@ -15,6 +15,10 @@ An envelope the broker can never take (over its size limit, or refused for a rea
 is *isolated*: moved from ``outbox`` to ``outbox_failed`` with the reason, reported on the topic's
 dead-letter twin (a reference, without the envelope) and in the relay's counters — and the relay
 goes on with everything else. Only an unreachable broker or store stops a pass (it is retried).
+
+Traces: a pass is a :class:`~shared.telemetry.BackgroundPass` (an ``outbox relay`` span, exported
+only if the pass claimed a document); each publish joins the trace of the request that wrote the
+envelope.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from shared.contract.envelope import Envelope
 from shared.reliability.faults import is_infrastructure
+from shared.telemetry import BackgroundPass
 
 log = logging.getLogger("shared.outbox")
 
@@ -98,14 +103,17 @@ class OutboxRelay:
         """Publish everything pending (that no other instance holds); returns how many went out."""
         sent = 0
         try:
-            for coll in self.collections:
-                seen: list[Any] = []
-                for _ in range(self.batch):
-                    doc = await self._claim(coll, seen)
-                    if doc is None:
-                        break
-                    seen.append(doc["_id"])
-                    sent += await self._relay_document(coll, doc)
+            with BackgroundPass("outbox relay") as work:  # claims are polls: an empty pass leaves no span
+                for coll in self.collections:
+                    seen: list[Any] = []
+                    for _ in range(self.batch):
+                        doc = await self._claim(coll, seen)
+                        if doc is None:
+                            break
+                        seen.append(doc["_id"])
+                        work.found()
+                        sent += await self._relay_document(coll, doc)
+                work.set(**{"dv.outbox.published": sent})
         except Exception as exc:
             if not is_infrastructure(exc):
                 raise
@@ -174,8 +182,9 @@ class OutboxRelay:
             await self.report_isolated(env, reason, stored_as)
 
     async def _publish_in_trace(self, env: Envelope) -> None:
+        """The publish span joins the trace of the request that produced the envelope."""
         carrier = {k: v for k, v in (("traceparent", env.traceparent), ("tracestate", env.tracestate)) if v}
-        token = otel_context.attach(extract(carrier)) if carrier else None
+        token = otel_context.attach(extract(carrier, context=otel_context.get_current())) if carrier else None
         try:
             await self.publish(env)
         finally:
