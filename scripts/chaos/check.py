@@ -39,14 +39,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
 from services.notify.worker import wire_id
 from shared.contract.topics import DECISION_EVENTS, NOTIFY_EVENTS, ORG_EVENTS
 from shared.kafka_auth import aiokafka_kwargs
-from shared.reliability.catchup import partitions_of
+from shared.reliability.catchup import partitions_of, topic_size
 from shared.settings import CommonSettings
 
 UNIQUE_FACTS = (
@@ -415,8 +415,7 @@ class Checker:
     # -- registry copies and lag ---------------------------------------------------------
     async def _copies(self) -> None:
         r = self.report
-        end = await self._end_offsets([ORG_EVENTS])
-        size = sum(end.values())
+        size = await topic_size(self.settings, ORG_EVENTS, principal="admin")
         digests: dict[str, str] = {}
         async with httpx.AsyncClient(timeout=5) as c:
             for name, url in self.manifest["instances"].items():
@@ -437,19 +436,6 @@ class Checker:
         r.figures["registry copies equal"] = (
             f"{len(digests)} instances, {len(set(digests.values()))} digest(s)"
         )
-
-    async def _end_offsets(self, topics: list[str]) -> dict[TopicPartition, int]:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
-            group_id=None,
-            **aiokafka_kwargs(self.settings, "admin"),
-        )
-        await consumer.start()
-        try:
-            parts = [tp for t in topics for tp in await partitions_of(consumer, t)]
-            return dict(await consumer.end_offsets(parts)) if parts else {}
-        finally:
-            await consumer.stop()
 
     async def _lag(self) -> None:
         pending = await pending_work(self.settings)

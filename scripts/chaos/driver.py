@@ -70,6 +70,27 @@ def link_claims(url: str) -> dict[str, Any] | None:
         return None
 
 
+def draft(
+    did: str,
+    title: str,
+    *,
+    articles: tuple[Article, ...] | None = None,
+    submitted_by: str = "he-thong-van-ban:ubnd-kien-giang",
+) -> DraftSubmitted:
+    """The UBND's draft of a decision touching people's rights (every draft the harness sends)."""
+    return DraftSubmitted(
+        request_id=f"draft-{did}",
+        decision_id=did,
+        submitted_at=datetime.now(UTC),
+        issuer_unit_id="kg.ubnd",
+        submitted_by=submitted_by,
+        doc_type=DocType.DECISION,
+        title=title,
+        flags=(DecisionFlag.AFFECTS_PEOPLE_RIGHTS,),
+        articles=articles or (Article(article_id="dieu-1", text="Điều 1. Phạm vi điều chỉnh."),),
+    )
+
+
 @dataclass
 class DecisionSeen:
     """What ``tasks.decisions`` has shown of one decision."""
@@ -275,20 +296,10 @@ class Driver:
         did = f"CH-{self.run}-{n:04d}"
         out = self.outcomes[did] = Outcome(did, "full", started=time.monotonic())
         t = self.tracker
-        now = datetime.now(UTC)
         out.stage = "draft"
-        draft = DraftSubmitted(
-            request_id=f"draft-{did}",
-            decision_id=did,
-            submitted_at=now,
-            issuer_unit_id="kg.ubnd",
-            submitted_by="he-thong-van-ban:ubnd-kien-giang",
-            doc_type=DocType.DECISION,
-            title=f"Quyết định thử nghiệm chịu lỗi số {n}",
-            flags=(DecisionFlag.AFFECTS_PEOPLE_RIGHTS,),
-            articles=(Article(article_id="dieu-1", text="Điều 1. Phạm vi điều chỉnh."),),
-        )
-        if not await self.send(out, draft, UBND_SYSTEM, deadline):
+        if not await self.send(
+            out, draft(did, f"Quyết định thử nghiệm chịu lỗi số {n}"), UBND_SYSTEM, deadline
+        ):
             return
         out.stage = "consultation_requested"
         if not await t.wait(did, lambda s: bool(s.consultees), deadline):
@@ -341,20 +352,10 @@ class Driver:
         requested; the outcome's ``finished - started`` is its latency."""
         did = f"CH-{self.run}-{label}"
         out = self.outcomes[did] = Outcome(did, "probe", started=time.monotonic())
-        draft = DraftSubmitted(
-            request_id=f"draft-{did}",
-            decision_id=did,
-            submitted_at=datetime.now(UTC),
-            issuer_unit_id="kg.ubnd",
-            submitted_by="he-thong-van-ban:ubnd-kien-giang",
-            doc_type=DocType.DECISION,
-            title=f"Dự thảo thăm dò {label}",
-            flags=(DecisionFlag.AFFECTS_PEOPLE_RIGHTS,),
-            articles=articles or (Article(article_id="dieu-1", text="Điều 1."),),
-        )
+        probe_draft = draft(did, f"Dự thảo thăm dò {label}", articles=articles)
         deadline = time.monotonic() + 600
         out.stage = "draft"
-        if await self.send(out, draft, UBND_SYSTEM, deadline):
+        if await self.send(out, probe_draft, UBND_SYSTEM, deadline):
             out.stage = "consultation_requested"
             if await self.tracker.wait(did, lambda s: bool(s.consultees), deadline):
                 out.stage, out.done, out.finished = "consultation_requested", True, time.monotonic()

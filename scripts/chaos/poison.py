@@ -15,15 +15,14 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from scripts.chaos.driver import AGENCY_PRINCIPAL, BOARD_SYSTEM, UBND_SYSTEM, Driver
+from scripts.chaos.driver import AGENCY_PRINCIPAL, BOARD_SYSTEM, UBND_SYSTEM, Driver, draft
 from shared.contract.envelope import Envelope
-from shared.contract.events.decisions import Article, DecisionFlag, DocType, DraftSubmitted
+from shared.contract.events.decisions import Article
 from shared.contract.topics import DECISION_EVENTS, DECISION_REQUESTS, WORKFLOW_REQUESTS
 from shared.kafka_auth import aiokafka_kwargs
 from shared.security.signing import SIGNATURE_HEADER, sign
@@ -66,17 +65,7 @@ class Poison:
 
 
 def _draft(did: str, **over: Any) -> dict[str, Any]:
-    event = DraftSubmitted(
-        request_id=f"draft-{did}",
-        decision_id=did,
-        submitted_at=datetime.now(UTC),
-        issuer_unit_id="kg.ubnd",
-        submitted_by="chaos-poison",
-        doc_type=DocType.DECISION,
-        title="Dự thảo độc",
-        flags=(DecisionFlag.AFFECTS_PEOPLE_RIGHTS,),
-        articles=(Article(article_id="dieu-1", text="Điều 1."),),
-    )
+    event = draft(did, "Dự thảo độc", submitted_by="chaos-poison")
     data: dict[str, Any] = json.loads(Envelope.wrap(event, source=AGENCY_PRINCIPAL).to_bytes())
     data["payload"].update(over)
     return data
