@@ -33,7 +33,7 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry.propagate import extract
-from pymongo import ReturnDocument
+from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
 from shared.contract.envelope import Envelope
@@ -78,41 +78,60 @@ class OutboxRelay:
         """Called after a save so events leave at once instead of at the next poll."""
         self._wake.set()
 
-    async def _claim(self, coll: AsyncCollection[dict[str, Any]], seen: list[Any]) -> dict[str, Any] | None:
-        """Claim one pending document not yet handled in this pass (``seen``): a document that stays
-        pending after its turn (a save added to it meanwhile) waits for the next pass instead of being
-        taken again and again while the others wait."""
+    def _claimable(self, now: datetime) -> dict[str, Any]:
+        return {
+            "$or": [
+                {"outbox_claim": {"$exists": False}},
+                {"outbox_claim": None},
+                {"outbox_claim": self.owner},
+                {"outbox_claim_until": {"$lt": now}},
+            ]
+        }
+
+    async def _claim_batch(self, coll: AsyncCollection[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Claim up to ``batch`` pending documents no other instance holds, in two store operations
+        (three when another instance took some of them meanwhile): read candidates with their outbox,
+        claim them all in one ``update_many``; if not all were claimed, read back the ones that are."""
         now = datetime.now(UTC)
-        return await coll.find_one_and_update(
-            {
-                "outbox_pending": True,
-                "_id": {"$nin": seen},
-                "$or": [
-                    {"outbox_claim": {"$exists": False}},
-                    {"outbox_claim": None},
-                    {"outbox_claim": self.owner},
-                    {"outbox_claim_until": {"$lt": now}},
-                ],
-            },
-            {"$set": {"outbox_claim": self.owner, "outbox_claim_until": now + self.lease}},
-            projection={"outbox": 1},
-            return_document=ReturnDocument.AFTER,
+        candidates = (
+            await coll.find({"outbox_pending": True, **self._claimable(now)}, projection={"outbox": 1})
+            .limit(self.batch)
+            .to_list()
         )
+        if not candidates:
+            return []
+        ids = [d["_id"] for d in candidates]
+        mark = uuid.uuid4().hex
+        claimed = await coll.update_many(
+            {"_id": {"$in": ids}, **self._claimable(now)},
+            {
+                "$set": {
+                    "outbox_claim": self.owner,
+                    "outbox_claim_until": now + self.lease,
+                    "outbox_claim_pass": mark,
+                }
+            },
+        )
+        if claimed.modified_count == len(ids):
+            return candidates
+        # another instance claimed some in between: keep only ours (read again: an outbox may have grown)
+        return await coll.find(
+            {"_id": {"$in": ids}, "outbox_claim_pass": mark}, projection={"outbox": 1}
+        ).to_list()
 
     async def run_once(self) -> int:
-        """Publish everything pending (that no other instance holds); returns how many went out."""
+        """Publish one batch of pending documents per collection (that no other instance holds);
+        returns how many envelopes went out. Documents are published concurrently (one producer
+        batches them), each document's envelopes in order; the clean-up is one bulk write."""
         sent = 0
         try:
             with BackgroundPass("outbox relay") as work:  # claims are polls: an empty pass leaves no span
                 for coll in self.collections:
-                    seen: list[Any] = []
-                    for _ in range(self.batch):
-                        doc = await self._claim(coll, seen)
-                        if doc is None:
-                            break
-                        seen.append(doc["_id"])
-                        work.found()
-                        sent += await self._relay_document(coll, doc)
+                    docs = await self._claim_batch(coll)
+                    if not docs:
+                        continue
+                    work.found()
+                    sent += await self._relay_batch(coll, docs)
                 work.set(**{"dv.outbox.published": sent})
         except Exception as exc:
             if not is_infrastructure(exc):
@@ -130,30 +149,59 @@ class OutboxRelay:
             self.paused = None
         return sent
 
-    async def _relay_document(self, coll: AsyncCollection[dict[str, Any]], doc: dict[str, Any]) -> int:
+    async def _relay_batch(self, coll: AsyncCollection[dict[str, Any]], docs: list[dict[str, Any]]) -> int:
+        outcomes = await asyncio.gather(
+            *(self._relay_document(coll, d) for d in docs), return_exceptions=True
+        )
+        writes: list[UpdateOne] = []
+        fault: BaseException | None = None
+        sent = 0
+        for doc, outcome in zip(docs, outcomes, strict=True):
+            done, failed = outcome if isinstance(outcome, tuple) else ([], outcome)
+            if done:
+                writes.append(UpdateOne({"_id": doc["_id"]}, {"$pull": {"outbox": {"id": {"$in": done}}}}))
+                sent += len(done)
+            if failed is None:
+                # cleared (and released) only if nothing was added meanwhile (a save sets it again)
+                writes.append(
+                    UpdateOne(
+                        {
+                            "_id": doc["_id"],
+                            "$or": [{"outbox": {"$size": 0}}, {"outbox": {"$exists": False}}],
+                        },
+                        {"$set": {"outbox_pending": False, "outbox_claim": None}},
+                    )
+                )
+            elif fault is None or not is_infrastructure(fault):
+                fault = failed
+        if writes:
+            await coll.bulk_write(writes, ordered=True)
+        if fault is not None:
+            raise fault
+        return sent
+
+    async def _relay_document(
+        self, coll: AsyncCollection[dict[str, Any]], doc: dict[str, Any]
+    ) -> tuple[list[str], BaseException | None]:
+        """Publish one document's envelopes in order; returns the ids that went out and the fault
+        that stopped it (an unreachable broker or store: the rest waits for the next pass)."""
         envelopes = [Envelope.model_validate(e) for e in doc.get("outbox", [])]
         done: list[str] = []
-        try:
-            for env in envelopes:
+        for env in envelopes:
+            try:
+                await self._publish_in_trace(env)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if is_infrastructure(exc):
+                    return done, exc
                 try:
-                    await self._publish_in_trace(env)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    if is_infrastructure(exc):
-                        raise
                     await self._isolate(coll, doc["_id"], env, exc)
-                    continue
-                done.append(env.id)
-        finally:
-            if done:
-                await coll.update_one({"_id": doc["_id"]}, {"$pull": {"outbox": {"id": {"$in": done}}}})
-        # cleared (and released) only if nothing was added meanwhile (a save sets it again with its push)
-        await coll.update_one(
-            {"_id": doc["_id"], "$or": [{"outbox": {"$size": 0}}, {"outbox": {"$exists": False}}]},
-            {"$set": {"outbox_pending": False, "outbox_claim": None}},
-        )
-        return len(done)
+                except Exception as isolate_exc:
+                    return done, isolate_exc
+                continue
+            done.append(env.id)
+        return done, None
 
     async def _isolate(
         self, coll: AsyncCollection[dict[str, Any]], doc_id: Any, env: Envelope, exc: BaseException

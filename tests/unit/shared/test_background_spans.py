@@ -88,12 +88,35 @@ class OutboxCollection:
         self.name = "decisions"
         self.database = SimpleNamespace(name="dv_test")
 
-    async def find_one_and_update(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
-        self.mongo.command("findAndModify", self.name)
-        return self.pending.pop(0) if self.pending else None
+    def find(self, *args: Any, **kwargs: Any) -> Cursor:
+        self.mongo.command("find", self.name)
+        return Cursor(self.pending)
+
+    async def update_many(self, filter: dict[str, Any], *args: Any, **kwargs: Any) -> SimpleNamespace:
+        self.mongo.command("update", self.name)
+        ids = set(filter["_id"]["$in"])
+        taken = [d for d in self.pending if d["_id"] in ids]
+        self.pending[:] = [d for d in self.pending if d["_id"] not in ids]
+        return SimpleNamespace(modified_count=len(taken))
+
+    async def bulk_write(self, *args: Any, **kwargs: Any) -> None:
+        self.mongo.command("update", self.name)
 
     async def update_one(self, *args: Any, **kwargs: Any) -> None:
         self.mongo.command("update", self.name)
+
+
+class Cursor:
+    def __init__(self, docs: list[dict[str, Any]]) -> None:
+        self.docs = docs
+        self.n = len(docs)
+
+    def limit(self, n: int) -> Cursor:
+        self.n = n
+        return self
+
+    async def to_list(self) -> list[dict[str, Any]]:
+        return list(self.docs[: self.n])
 
 
 def names(exporter: InMemorySpanExporter) -> list[str]:
