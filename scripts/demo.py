@@ -17,7 +17,6 @@ across the services.
 from __future__ import annotations
 
 import asyncio
-import base64
 import email
 import email.policy
 import json
@@ -38,6 +37,7 @@ from opentelemetry import trace
 from opentelemetry.propagate import inject
 
 from scripts.secrets import account_password, ensure, private_jwk
+from services.notify.channels.email import link_cases, link_token
 from shared.contract.envelope import Envelope, Event
 from shared.contract.events.decisions import (
     Article,
@@ -75,14 +75,10 @@ LINK = re.compile(r"https?://[^\s\"'<>]+/a/[A-Za-z0-9._~\-]+")
 T = TypeVar("T")
 
 
-def link_unit(url: str) -> str | None:
-    """The consultee unit a link is for (its claims are readable; only the signature is secret)."""
-    try:
-        claims = url.rsplit("/a/", 1)[1].split(".")[2]
-        data = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
-        return str(data["u"])
-    except (IndexError, ValueError, KeyError):
-        return None
+def link_unit(msg: email.message.Message, url: str) -> str | None:
+    """The consultee unit a link is for: links are opaque, the mail's ``X-Danvan-Case`` header says."""
+    case = link_cases(msg).get(link_token(url))
+    return case.unit_id if case else None
 
 
 def say(text: str = "") -> None:
@@ -316,7 +312,7 @@ class Demo:
         links: dict[str, str] = {}
         for msg in mails:
             found = LINK.findall(self.text_of(msg))
-            unit = link_unit(found[0]) if found else None
+            unit = link_unit(msg, found[0]) if found else None
             if unit is None or unit not in units or unit in links:
                 continue
             page = await self.http.get(found[0])

@@ -15,11 +15,9 @@ sink, never from the services' own APIs.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import email
 import email.policy
-import json
 import logging
 import re
 import time
@@ -37,6 +35,8 @@ from aiokafka.errors import KafkaError
 
 from scripts.chaos.stack import Stack
 from scripts.secrets import ensure, private_jwk
+from services.notify.channels.base import LinkCase
+from services.notify.channels.email import link_cases, link_token
 from shared.contract.envelope import Envelope, Event
 from shared.contract.events.decisions import (
     Article,
@@ -60,14 +60,10 @@ BOARD_SYSTEM = "kg.bdv.qlvb"
 AGENCY_PRINCIPAL = "agency-demo"
 
 
-def link_claims(url: str) -> dict[str, Any] | None:
-    """The claims of an action link (readable; only its signature is secret)."""
-    try:
-        body = url.rsplit("/a/", 1)[1].split(".")[2]
-        data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-        return data if isinstance(data, dict) else None
-    except (IndexError, ValueError):
-        return None
+def link_claims(msg: email.message.Message, url: str) -> LinkCase | None:
+    """Which decision and unit an action link of ``msg`` is for (links are opaque: the mail's
+    ``X-Danvan-Case`` headers say, one per link, so a digest works too)."""
+    return link_cases(msg).get(link_token(url))
 
 
 def draft(
@@ -185,9 +181,9 @@ class Mailbox:
             body = msg.get_body(preferencelist=("plain",))
             text = body.get_content() if body else ""
             for url in LINK.findall(text):
-                c = link_claims(url)
-                if c and c.get("a") == "opinion":
-                    self.links.setdefault((str(c["d"]), str(c["u"])), url)
+                c = link_claims(msg, url)
+                if c and c.action == "opinion":
+                    self.links.setdefault((c.decision_id, c.unit_id), url)
 
     async def wait(self, did: str, unit: str, deadline: float) -> str | None:
         while time.monotonic() < deadline:

@@ -95,7 +95,9 @@ class NotifyRuntime(ServiceRuntime):
                     username=settings.smtp_user,
                     password=settings.smtp_password,
                     timeout=settings.smtp_timeout,
-                )
+                    headers=settings.mail_headers(),
+                ),
+                now=now,
             ),
             sms=SmsChannel(SmsConfig(url=settings.sms_gateway_url, api_key=settings.sms_api_key))
             if settings.sms_gateway_url
@@ -133,6 +135,7 @@ class NotifyRuntime(ServiceRuntime):
             return
         self.settings.warn_if_insecure()
         await self.links.collection.create_index([("token_id", ASCENDING)])
+        await self.links.collection.create_index([("token_hash", ASCENDING)], sparse=True)
         await self.moderations.collection.create_index([("decision_id", ASCENDING)])
         await self.deliveries.collection.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
         await self.comment_limiter.ensure_indexes()

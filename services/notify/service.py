@@ -6,9 +6,13 @@ the org domain (who is in charge). Each handler here only looks things up, rende
 Idempotency: every write goes through :func:`shared.reliability.unit_of_work.apply` with
 deterministic document ids, so a redelivered event creates nothing twice:
 
-* links ``{decision}:{unit}:{draft version}:{person}`` — the random token id is drawn once and
-  stored; a redelivery reuses the stored link (same URL in every reminder);
-* deliveries ``{envelope id}:{unit}:{person}:{channel}`` — one outbound message each;
+* links ``{decision}:{unit}:{draft version}:{person}`` — an opaque link (``/a/<random token>``,
+  :mod:`services.notify.domain.opaque_links`) drawn once with its claims and stored (the lookup
+  key is the token's SHA-256); a redelivery reuses the stored link (same URL in every reminder,
+  also a signed link of the former format issued before);
+* deliveries ``{envelope id}:{unit}:{person}:{channel}`` — one outbound message each; an
+  escalation's ``escalation:{decision}:{consultee}:{round}:{level}:{person}:{channel}`` — one per
+  person and escalation step, whatever role(s) the person has in it (:meth:`NotifyService.on_escalated`);
 * submissions ``{token id}`` — created, never updated: the insert itself enforces single use;
 * drafts ``{decision id}`` — the local read model the pages show (marked processed per envelope),
   including the public comment window and the recorded comments with their moderation state;
@@ -32,20 +36,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from services.notify.channels.base import LinkCase
 from services.notify.domain.contact_change import ContactChange, Contacts
 from services.notify.domain.links import (
     Action,
     AlreadyUsed,
+    LinkClaims,
     NotOnRecord,
     Revoked,
     SigningKey,
     VerifiedLink,
-    issue_link,
 )
+from services.notify.domain.opaque_links import OPAQUE_KEY_ID, LinkRecord, new_token, token_digest
 from services.notify.domain.opinion import OpinionForm
 from services.notify.domain.opinion import Stance as FormStance
 from services.notify.domain.public_comment import (
@@ -138,6 +145,14 @@ def split_heading(index: int, text: str) -> tuple[str, str]:
     if first.startswith(("Điều ", "Khoản ")) and len(first) <= 200:
         return first.strip(), rest.strip()
     return f"Điều {index}", text.strip()
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedLink:
+    """An action link as put in a message: its URL and which decision and unit it is for."""
+
+    url: str
+    case: LinkCase
 
 
 class NotifyService:
@@ -283,21 +298,28 @@ class NotifyService:
             await self._no_recipient(env, target, "reminder", e.decision_id)
             return
         version = int((draft or {}).get("version") or 1)
-        url = await self._ensure_link(e.decision_id, e.consultee_unit_id, version, target, e.deadline)
+        link = await self._opinion_link(e.decision_id, e.consultee_unit_id, version, target, e.deadline)
         n = Reminder(
             recipient=_recipient(target),
             decision=self._ref(draft, e.decision_id),
             deadline=e.deadline,
-            action_url=url,
+            action_url=link.url,
         )
-        await self._enqueue(env, n, target, e.decision_id)
+        await self._enqueue(env, n, target, e.decision_id, link=link)
 
     async def on_escalated(self, env: Envelope, e: Event) -> None:
         """Overdue: tell the leader the escalation names (head of the unit, or the standing
-        committee of the party committee) and, with the link again, the late consultee."""
+        committee of the party committee) and, with the link again, the late consultee.
+
+        One mail per person and escalation step: the head of a unit is often also its person in
+        charge of dân vận work (or stands in when that post is vacant); he then gets *one* mail,
+        worded for the leader it is reported to, with the link to answer — not a second one telling
+        him it "was reported to" himself. Delivery ids derive from the step, not the envelope, so a
+        repeated fact for the same step writes nothing twice."""
         assert isinstance(e, Escalated)
         draft = await self.draft_state(e.decision_id)
         ref = self._ref(draft, e.decision_id)
+        step = f"escalation:{e.decision_id}:{e.consultee_unit_id}:{e.round}:{e.level}"
         late_unit = self.recipients.unit_name(e.consultee_unit_id, e.occurred_at)
         to_name = self.recipients.unit_name(e.escalate_to_unit_id, e.occurred_at)
         escalated_to = (
@@ -305,33 +327,44 @@ class NotifyService:
             if e.escalate_to_role == "standing_committee"
             else f"người đứng đầu {to_name}"
         )
+        late = self.recipients.in_charge(e.consultee_unit_id, e.occurred_at)
+        link: IssuedLink | None = None
+        if isinstance(late, Contact):
+            version = int((draft or {}).get("version") or 1)
+            link = await self._opinion_link(e.decision_id, e.consultee_unit_id, version, late, e.deadline)
+        leaders: set[str] = set()
         for target in self.recipients.escalation(e.escalate_to_unit_id, e.escalate_to_role, e.occurred_at):
             if isinstance(target, NoRecipient):
                 await self._no_recipient(env, target, "overdue_escalated", e.decision_id)
                 continue
+            if target.person_id in leaders:
+                continue
+            leaders.add(target.person_id)
+            answers = link is not None and isinstance(late, Contact) and late.person_id == target.person_id
             n = OverdueEscalated(
                 recipient=_recipient(target),
                 decision=ref,
                 deadline=e.deadline,
                 missing_units=(late_unit,),
+                action_url=link.url if answers and link else None,
                 escalated_to=escalated_to,
+                to_leader=True,
             )
-            await self._enqueue(env, n, target, e.decision_id, key=f"escalate:{target.unit_id}")
-        late = self.recipients.in_charge(e.consultee_unit_id, e.occurred_at)
+            await self._enqueue(env, n, target, e.decision_id, link=link if answers else None, step=step)
         if isinstance(late, NoRecipient):
             await self._no_recipient(env, late, "overdue_escalated", e.decision_id)
             return
-        version = int((draft or {}).get("version") or 1)
-        url = await self._ensure_link(e.decision_id, e.consultee_unit_id, version, late, e.deadline)
+        if late.person_id in leaders or link is None:
+            return  # already told, as the leader, with the link
         n = OverdueEscalated(
             recipient=_recipient(late),
             decision=ref,
             deadline=e.deadline,
             missing_units=(late_unit,),
-            action_url=url,
+            action_url=link.url,
             escalated_to=escalated_to,
         )
-        await self._enqueue(env, n, late, e.decision_id)
+        await self._enqueue(env, n, late, e.decision_id, link=link, step=step)
 
     async def on_opinion_recorded(self, env: Envelope, e: Event) -> None:
         """A receipt to the person who gave the opinion: proof they answered, and when."""
@@ -451,15 +484,24 @@ class NotifyService:
         if isinstance(target, NoRecipient):
             await self._no_recipient(env, target, "public_comment_moderation", e.decision_id)
             return
-        url = await self._ensure_moderation_link(e.decision_id, str(unit_id), target, e.closes_at)
+        # Reusable (not single-use); expires LINK_GRACE_DAYS after the window closes: moderation
+        # stays possible after the close (pending comments block issuance until moderated).
+        link = await self.ensure_link(
+            f"{e.decision_id}:moderate:{unit_id}:{target.person_id}",
+            action=Action.MODERATE_PUBLIC_COMMENTS,
+            decision_id=e.decision_id,
+            unit_id=str(unit_id),
+            target=target,
+            expires_at=e.closes_at + timedelta(days=self.settings.link_grace_days),
+        )
         n = PublicCommentModeration(
             recipient=_recipient(target),
             decision=self._ref(draft, e.decision_id),
             deadline=e.closes_at,
-            action_url=url,
+            action_url=link.url,
             public_url=self.public_url(e.decision_id),
         )
-        await self._enqueue(env, n, target, e.decision_id)
+        await self._enqueue(env, n, target, e.decision_id, link=link)
 
     async def on_public_comment_recorded(self, env: Envelope, e: Event) -> None:
         """Keep the recorded comment (with its workflow comment id) for the moderation page."""
@@ -516,45 +558,6 @@ class NotifyService:
 
     def public_url(self, decision_id: str) -> str:
         return f"{self.settings.public_base_url.rstrip('/')}/gop-y/{quote(decision_id, safe='')}"
-
-    async def _ensure_moderation_link(
-        self, decision_id: str, unit_id: str, target: Contact, closes_at: datetime
-    ) -> str:
-        """The moderation link of (decision, synthesiser unit, person): issued once, then reused.
-        Reusable (not single-use); expires ``LINK_GRACE_DAYS`` after the window closes."""
-        link_id = f"{decision_id}:moderate:{unit_id}:{target.person_id}"
-        expires_at = closes_at + timedelta(days=self.settings.link_grace_days)
-
-        def decide(current: Stored | None) -> Change | None:
-            if current is not None:
-                return None
-            link = issue_link(
-                key=self.key,
-                recipient_unit_id=unit_id,
-                recipient_role=target.role or "phu_trach_dan_van",
-                person_id=target.person_id,
-                decision_id=decision_id,
-                action=Action.MODERATE_PUBLIC_COMMENTS,
-                expires_at=expires_at,
-            )
-            state = {
-                "token_id": link.token_id,
-                "key_id": link.key_id,
-                "url": f"{self.settings.public_base_url.rstrip('/')}/kiem-duyet/{link.token}",
-                "action": Action.MODERATE_PUBLIC_COMMENTS.value,
-                "decision_id": decision_id,
-                "unit_id": unit_id,
-                "person_id": target.person_id,
-                "role": target.role,
-                "expires_at": link.claims.expires_at,
-                "issued_at": self.now(),
-            }
-            return Change(state=state, extra={"token_id": link.token_id, "decision_id": decision_id})
-
-        await apply(self.links, link_id, None, decide)
-        stored = await self.links.load(link_id)
-        assert stored is not None
-        return str(stored.state["url"])
 
     def handlers(self) -> dict[str, Any]:
         return {
@@ -652,54 +655,104 @@ class NotifyService:
         if isinstance(target, NoRecipient):
             await self._no_recipient(env, target, "consultation_requested", decision_id)
             return
-        url = await self._ensure_link(decision_id, unit_id, version, target, deadline)
+        link = await self._opinion_link(decision_id, unit_id, version, target, deadline)
         n = ConsultationNotice(
             recipient=_recipient(target),
             decision=self._ref(draft, decision_id),
             deadline=deadline,
-            action_url=url,
+            action_url=link.url,
             note=note,
         )
-        await self._enqueue(env, n, target, decision_id)
+        await self._enqueue(env, n, target, decision_id, link=link)
 
-    async def _ensure_link(
+    async def _opinion_link(
         self, decision_id: str, unit_id: str, version: int, target: Contact, deadline: datetime
-    ) -> str:
+    ) -> IssuedLink:
         """The opinion link of (decision, unit, draft version, person): issued once, then reused."""
-        link_id = f"{decision_id}:{unit_id}:{version}:{target.person_id}"
-        expires_at = deadline + timedelta(days=self.settings.link_grace_days)
+        return await self.ensure_link(
+            f"{decision_id}:{unit_id}:{version}:{target.person_id}",
+            action=Action.GIVE_OPINION,
+            decision_id=decision_id,
+            unit_id=unit_id,
+            target=target,
+            expires_at=deadline + timedelta(days=self.settings.link_grace_days),
+            extra={
+                "acting_as": (ActingAs.SUBSTITUTE if target.acting_as_substitute else ActingAs.HOLDER).value,
+                "draft_version": version,
+            },
+        )
+
+    async def ensure_link(
+        self,
+        link_id: str,
+        *,
+        action: Action,
+        decision_id: str,
+        unit_id: str,
+        target: Contact,
+        expires_at: datetime,
+        extra: dict[str, Any] | None = None,
+    ) -> IssuedLink:
+        """The link stored under ``link_id``, issued on first use: an opaque ``/a/<token>`` (or
+        ``/kiem-duyet/<token>`` for moderation) whose claims live in this document. A link issued
+        before in the signed format is reused as it is (it keeps working until it expires)."""
+        path = "kiem-duyet" if action is Action.MODERATE_PUBLIC_COMMENTS else "a"
 
         def decide(current: Stored | None) -> Change | None:
             if current is not None:
                 return None
-            link = issue_link(
-                key=self.key,
-                recipient_unit_id=unit_id,
-                recipient_role=target.role or "phu_trach_dan_van",
-                person_id=target.person_id,
-                decision_id=decision_id,
-                action=Action.GIVE_OPINION,
-                expires_at=expires_at,
-            )
+            token = new_token()
             state = {
-                "token_id": link.token_id,
-                "key_id": link.key_id,
-                "url": link.url(self.settings.public_base_url),
+                "token_id": new_token(),
+                "key_id": OPAQUE_KEY_ID,
+                "url": f"{self.settings.public_base_url.rstrip('/')}/{path}/{token}",
+                "action": action.value,
                 "decision_id": decision_id,
                 "unit_id": unit_id,
                 "person_id": target.person_id,
                 "role": target.role,
-                "acting_as": (ActingAs.SUBSTITUTE if target.acting_as_substitute else ActingAs.HOLDER).value,
-                "draft_version": version,
-                "expires_at": link.claims.expires_at,
+                **(extra or {}),
+                "expires_at": expires_at.astimezone(UTC).replace(microsecond=0),
                 "issued_at": self.now(),
             }
-            return Change(state=state, extra={"token_id": link.token_id, "decision_id": decision_id})
+            index = {
+                "token_id": state["token_id"],
+                "decision_id": decision_id,
+                "token_hash": token_digest(token),
+            }
+            return Change(state=state, extra=index)
 
         await apply(self.links, link_id, None, decide)
         stored = await self.links.load(link_id)
         assert stored is not None
-        return str(stored.state["url"])
+        url = str(stored.state["url"])
+        case = LinkCase(
+            token=url.rsplit("/", 1)[1],
+            decision_id=str(stored.state["decision_id"]),
+            unit_id=str(stored.state["unit_id"]),
+            action=str(stored.state.get("action") or action.value),
+        )
+        return IssuedLink(url=url, case=case)
+
+    async def find_link(self, token: str) -> LinkRecord | None:
+        """The stored claims of an opaque link (the pages' look-up), ``None`` if never issued."""
+        doc = await self.links.collection.find_one({"token_hash": token_digest(token)}, {"state": 1})
+        if doc is None:
+            return None
+        s = doc.get("state") or {}
+        expires_at = _dt(s.get("expires_at"))
+        if expires_at is None:
+            return None
+        claims = LinkClaims(
+            token_id=str(s["token_id"]),
+            recipient_unit_id=str(s["unit_id"]),
+            recipient_role=str(s.get("role") or ""),
+            person_id=str(s["person_id"]),
+            decision_id=str(s["decision_id"]),
+            action=Action(s.get("action") or Action.GIVE_OPINION.value),
+            expires_at=expires_at,
+        )
+        return LinkRecord(claims=claims, revoked=bool(s.get("revoked_at")))
 
     def _channels(self, c: Contact) -> Iterable[tuple[str, str]]:
         if c.email:
@@ -717,8 +770,13 @@ class NotifyService:
         decision_id: str | None,
         *,
         key: str | None = None,
+        link: IssuedLink | None = None,
+        step: str | None = None,
     ) -> None:
-        """One pending delivery per channel the person can be reached on; the worker sends them."""
+        """One pending delivery per channel the person can be reached on; the worker sends them.
+
+        ``step`` (an escalation step) replaces the envelope id in the delivery id: one delivery per
+        (step, person, channel). ``link`` is the message's action link (for its ``X-Danvan-Case``)."""
         rendered = self.renderer.render(n)
         entry = digest_entry(n)
         now = self.now()
@@ -735,7 +793,11 @@ class NotifyService:
             )
             return
         for channel, to in channels:
-            delivery_id = f"{env.id}:{key or target.unit_id}:{target.person_id}:{channel}"
+            delivery_id = (
+                f"{step}:{target.person_id}:{channel}"
+                if step
+                else f"{env.id}:{key or target.unit_id}:{target.person_id}:{channel}"
+            )
             state: dict[str, Any] = {
                 "message_id": delivery_id,
                 "channel": channel,
@@ -772,6 +834,14 @@ class NotifyService:
                 "created_at": now,
                 "cause_id": env.id,
             }
+            if link is not None:
+                c = link.case
+                state["case"] = {
+                    "token": c.token,
+                    "decision_id": c.decision_id,
+                    "unit_id": c.unit_id,
+                    "action": c.action,
+                }
             await apply(self.deliveries, delivery_id, env.id, _create_once(state))
         self.on_delivery()
 

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.notify.channels.email import MailHeaders
 from services.notify.channels.targets import TargetConfigError, WebhookTargets
 from shared.production import DEV_LINK_SECRET as DEV_LINK_SECRET
 from shared.production import UnsafeProductionConfig
@@ -49,6 +50,20 @@ class NotifySettings(CommonSettings):
     smtp_port: int = Field(default=1025, alias="SMTP_PORT")
     smtp_from: str = Field(
         default="Hệ thống lấy ý kiến dân vận <no-reply@danvan.example.vn>", alias="SMTP_FROM"
+    )
+    smtp_reply_to: str = Field(
+        default="",
+        alias="SMTP_REPLY_TO",
+        description=(
+            "Reply-To of every e-mail (the operator's mailbox), also the mailto of List-Unsubscribe; "
+            "empty = 'ho-tro@' at SMTP_FROM's domain"
+        ),
+    )
+    smtp_list_id: str = Field(
+        default="",
+        alias="SMTP_LIST_ID",
+        description="List-Id of every e-mail; empty = 'lay-y-kien.' + SMTP_FROM's domain",
+        pattern=r"^[A-Za-z0-9.<>-]*$",
     )
     smtp_starttls: bool = Field(default=False, alias="SMTP_STARTTLS")
     smtp_user: str | None = Field(default=None, alias="SMTP_USER")
@@ -138,6 +153,9 @@ class NotifySettings(CommonSettings):
     def _proxies_parse(cls, value: str) -> str:
         _networks(value)
         return value
+
+    def mail_headers(self) -> MailHeaders:
+        return MailHeaders.derive(self.smtp_from, self.smtp_reply_to or None, self.smtp_list_id or None)
 
     def webhook_targets(self) -> WebhookTargets:
         return WebhookTargets.parse(self.webhook_allow, allow_private=self.webhook_allow_private)

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.notify.channels.base import EmailOut, SmsOut, WebhookOut
+from services.notify.channels.base import EmailOut, LinkCase, SmsOut, WebhookOut
 from services.notify.channels.email import EmailChannel
 from services.notify.channels.sms import SmsChannel
 from services.notify.channels.webhook import WebhookChannel
@@ -91,6 +91,19 @@ def state_of(s: Mapping[str, Any]) -> DeliveryState:
 def wire_id(text: str) -> str:
     """A Message-ID / idempotency key safe for every transport (doc ids contain ':')."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def cases_of(docs: list[Doc]) -> tuple[LinkCase, ...]:
+    """The action links of the deliveries in one message (a digest has several), for its headers."""
+    found: dict[str, LinkCase] = {}
+    for d in docs:
+        c = d["state"].get("case")
+        if c:
+            found.setdefault(
+                str(c["token"]),
+                LinkCase(str(c["token"]), str(c["decision_id"]), str(c["unit_id"]), str(c["action"])),
+            )
+    return tuple(found.values())
 
 
 class DeliveryWorker:
@@ -289,7 +302,14 @@ class DeliveryWorker:
     ) -> DeliveryResult:
         if channel == "email":
             return await self.email.send(
-                EmailOut(message_id=wire_id(key), to=(to,), subject=m.subject, text=m.text, html=m.html)
+                EmailOut(
+                    message_id=wire_id(key),
+                    to=(to,),
+                    subject=m.subject,
+                    text=m.text,
+                    html=m.html,
+                    cases=cases_of(docs),
+                )
             )
         if channel == "sms" and self.sms is not None:
             return await self.sms.send(SmsOut(message_id=wire_id(key), to=to, text=m.sms))

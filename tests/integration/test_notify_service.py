@@ -31,6 +31,7 @@ from aiokafka.structs import TopicPartition
 
 from services.notify.__main__ import PROXY_HEADERS
 from services.notify.app import NotifyRuntime, build
+from services.notify.channels.email import link_cases, link_token
 from services.notify.domain.links import Action, SigningKey, issue_link
 from services.notify.mailsink import start_sink
 from services.notify.recipients import Contact, ReplicaBehind
@@ -324,6 +325,13 @@ async def test_consultation_emails_links_single_use_opinion_reaches_kafka(tmp_pa
         links = {link_of(m) for m in mails}
         assert len(links) == len(CONSULTEES), "every consultee has its own link"
         assert all(link.startswith(h.base_url + "/a/") for link in links)
+        # opaque links (nothing readable in them); the mail says which decision and unit each is for
+        assert all(len(link_token(link)) == 32 and "." not in link_token(link) for link in links)
+        for m in mails:
+            case = link_cases(m)[link_token(link_of(m))]
+            assert case.decision_id == decision_id and case.unit_id in {c[0] for c in CONSULTEES}
+            assert str(m["Date"]).endswith("+0700") and m["List-Id"] == "<lay-y-kien.danvan.example.vn>"
+            assert str(m["List-Unsubscribe"]).startswith("<mailto:") and m["Reply-To"]
         assert "Đề nghị" in str(mails[0]["Subject"]) or "góp ý" in str(mails[0]["Subject"]).lower()
 
         # the vacant unit is an operator-visible failure, not silence
@@ -393,7 +401,6 @@ async def test_consultation_emails_links_single_use_opinion_reaches_kafka(tmp_pa
         assert expired.status_code == 410 and "Liên kết đã hết hạn" in expired.text
 
         # the opinion request is on Kafka, exactly once, deduplicable by the workflow
-        token_id = link.rsplit("/", 1)[1]
         subs = await wait_for(
             lambda: opinion_requests(h.settings.kafka_bootstrap, decision_id),
             30,
@@ -407,7 +414,7 @@ async def test_consultation_emails_links_single_use_opinion_reaches_kafka(tmp_pa
         ]
         assert payload["request_id"] == payload["link_token_id"]
         assert payload["consultee_unit_id"] in {c[0] for c in CONSULTEES}
-        assert token_id  # the URL token embeds the token id; the request id is that id
+        assert payload["request_id"] != link_token(link)  # the id in events is not the credential
         stored = await h.runtime.submissions.load(payload["request_id"])
         assert stored is not None and stored.state["general_comment"] == "Cơ bản nhất trí."
 

@@ -18,6 +18,16 @@ class Channel(Protocol[M_contra]):
 
 
 @dataclass(frozen=True, slots=True)
+class LinkCase:
+    """Which decision and unit an action link in a message is for (the link itself is opaque)."""
+
+    token: str
+    decision_id: str
+    unit_id: str
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
 class EmailOut:
     """An email. ``message_id`` is the delivery id, reused as the Message-ID so retries are traceable
     (and a receiving MTA can drop duplicates)."""
@@ -28,6 +38,8 @@ class EmailOut:
     text: str
     html: str | None = None
     reply_to: str | None = None
+    cases: tuple[LinkCase, ...] = ()
+    """One ``X-Danvan-Case`` header each (:mod:`services.notify.channels.email`)."""
 
 
 @dataclass(frozen=True, slots=True)

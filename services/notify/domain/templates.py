@@ -119,6 +119,10 @@ class OverdueEscalated:
     action_url: str | None = None
     escalated_to: str | None = None
     sms_url: str | None = None
+    to_leader: bool = False
+    """The recipient is the leader it is reported to (``escalated_to``): the mail asks him to
+    direct the answer instead of telling him it "was reported to" himself. With ``action_url`` he
+    is also the one who answers (the head is the unit's person in charge)."""
     kind: NotificationKind = field(default=NotificationKind.OVERDUE_ESCALATED, init=False)
 
 

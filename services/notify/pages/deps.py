@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.notify.domain.links import VerifiedLink
+from services.notify.domain.opaque_links import LinkRecord
 from services.notify.domain.opinion import OpinionForm, Stance
 from services.notify.domain.public_comment import ModerationForm, PublicCommentForm
 from services.notify.domain.public_comment import Outcome as PublicOutcome
+from services.notify.pages.resolve import no_link
 from services.notify.rate_limit import CommentLimiter
 
 
@@ -77,6 +79,8 @@ class PagesDeps:
       enough (a leaked secret must not mint working links).
     * ``allowed_origins`` — notify's own public origins (``scheme://host[:port]``): a POST whose
       ``Origin`` (or, without one, ``Referer``) names another, or neither, is refused (403).
+    * ``find_link(token)`` — the stored record of an opaque link (``/a/<random token>``), or ``None``;
+      signed links of the former format go through ``secret_keys`` and ``link_on_record``.
     """
 
     load_draft: Callable[[str], Awaitable[DraftView | None]]
@@ -87,6 +91,7 @@ class PagesDeps:
     link_on_record: Callable[[VerifiedLink], Awaitable[None]]
     allowed_origins: Collection[str]
     trusted_proxies: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network] = ()
+    find_link: Callable[[str], Awaitable[LinkRecord | None]] = no_link
 
 
 # --------------------------------------------------------------------------- public comment
@@ -194,3 +199,4 @@ class PublicCommentDeps:
     link_on_record: Callable[[VerifiedLink], Awaitable[None]]
     allowed_origins: Collection[str]
     trusted_proxies: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network] = ()
+    find_link: Callable[[str], Awaitable[LinkRecord | None]] = no_link

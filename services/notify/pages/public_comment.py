@@ -38,7 +38,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
-from services.notify.domain.links import Action, LinkError, VerifiedLink, WrongRecipient, verify
+from services.notify.domain.links import Action, LinkError, VerifiedLink, WrongRecipient
 from services.notify.domain.opinion import FieldError
 from services.notify.domain.public_comment import (
     ARTICLE_FIELD,
@@ -65,6 +65,7 @@ from services.notify.pages.deps import (
     PublicDraft,
 )
 from services.notify.pages.guard import CrossOrigin, check_origin, client_address, log_refusal
+from services.notify.pages.resolve import resolve_link
 from services.notify.pages.router import PAGES_TEMPLATE_DIR, SECURITY_HEADERS
 
 log = logging.getLogger(__name__)
@@ -323,9 +324,19 @@ def build_public_comment_router(deps: PublicCommentDeps) -> APIRouter:
 
     # ------------------------------------------------------------------ moderation
 
+    async def open_link(token: str) -> VerifiedLink:
+        return await resolve_link(
+            token,
+            now=deps.now(),
+            secret_keys=deps.secret_keys,
+            link_on_record=deps.link_on_record,
+            find_link=deps.find_link,
+            expect_action=Action.MODERATE_PUBLIC_COMMENTS,
+            call=call,
+        )
+
     async def moderation_view(token: str) -> tuple[ModerationView, VerifiedLink]:
-        link = verify(token, deps.now(), deps.secret_keys, expect_action=Action.MODERATE_PUBLIC_COMMENTS)
-        await call(deps.link_on_record, link)
+        link = await open_link(token)
         view = await call(deps.load_moderation, link.claims.decision_id)
         if view is None or view.draft.closes_at is None or view.draft.status == "withdrawn":
             raise ModerationDraftMissing(link.claims.decision_id)
@@ -383,14 +394,12 @@ def build_public_comment_router(deps: PublicCommentDeps) -> APIRouter:
             who = client_address(request, deps.trusted_proxies)
             where: dict[str, str] = {}
             try:  # name the link's unit in the log when the token is genuine (never the token itself)
-                claims = verify(
-                    token, deps.now(), deps.secret_keys, expect_action=Action.MODERATE_PUBLIC_COMMENTS
-                ).claims
+                claims = (await open_link(token)).claims
                 who, where = (
                     f"{claims.recipient_unit_id}/{claims.person_id} from {who}",
                     {"decision_id": claims.decision_id},
                 )
-            except LinkError:
+            except (LinkError, PageError):
                 pass
             log_refusal(request, refusal, who, "POST /kiem-duyet/{token}", **where)
             return link_error(refusal)

@@ -37,7 +37,6 @@ from services.notify.domain.links import (
     VerifiedLink,
     WrongRecipient,
     single_use_rule,
-    verify,
 )
 from services.notify.domain.opinion import (
     GENERAL_FIELD,
@@ -53,6 +52,7 @@ from services.notify.domain.opinion import (
 from services.notify.domain.vi_time import format_deadline
 from services.notify.pages.deps import DraftView, PagesDeps, Submission
 from services.notify.pages.guard import CrossOrigin, check_origin, client_address, log_refusal
+from services.notify.pages.resolve import resolve_link
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +191,17 @@ def build_pages_router(deps: PagesDeps) -> APIRouter:
             notice=notice,
         )
 
+    async def open_link(token: str) -> VerifiedLink:
+        return await resolve_link(
+            token,
+            now=deps.now(),
+            secret_keys=deps.secret_keys,
+            link_on_record=deps.link_on_record,
+            find_link=deps.find_link,
+            expect_action=Action.GIVE_OPINION,
+            call=call,
+        )
+
     async def load(link: VerifiedLink) -> DraftView:
         draft = await call(deps.load_draft, link.claims.decision_id)
         if draft is None:
@@ -211,8 +222,7 @@ def build_pages_router(deps: PagesDeps) -> APIRouter:
     @router.get("/a/{token}", response_class=HTMLResponse)
     async def show_link(token: str) -> HTMLResponse:
         try:
-            link = verify(token, deps.now(), deps.secret_keys, expect_action=Action.GIVE_OPINION)
-            await call(deps.link_on_record, link)
+            link = await open_link(token)
             existing = await call(deps.find_submission, link.token_id)
             decision = single_use_rule(link, already_submitted=existing is not None, wants_submit=False)
             if decision is UseDecision.SHOW_SUBMITTED and existing is not None:
@@ -227,11 +237,11 @@ def build_pages_router(deps: PagesDeps) -> APIRouter:
         except LinkError as err:
             return error_page(err)
 
-    def cross_origin(request: Request, token: str, refusal: CrossOrigin) -> HTMLResponse:
+    async def cross_origin(request: Request, token: str, refusal: CrossOrigin) -> HTMLResponse:
         who = client_address(request, deps.trusted_proxies)
         where: dict[str, str] = {}
         try:  # name the link's unit and decision in the log when the token is genuine (never the token)
-            claims = verify(token, deps.now(), deps.secret_keys, expect_action=Action.GIVE_OPINION).claims
+            claims = (await open_link(token)).claims
             who, where = (
                 f"{claims.recipient_unit_id}/{claims.person_id} from {who}",
                 {"decision_id": claims.decision_id},
@@ -253,10 +263,9 @@ def build_pages_router(deps: PagesDeps) -> APIRouter:
     async def submit_link(token: str, request: Request) -> HTMLResponse:
         refusal = check_origin(request, deps.allowed_origins)
         if refusal is not None:
-            return cross_origin(request, token, refusal)
+            return await cross_origin(request, token, refusal)
         try:
-            link = verify(token, deps.now(), deps.secret_keys, expect_action=Action.GIVE_OPINION)
-            await call(deps.link_on_record, link)
+            link = await open_link(token)
             existing = await call(deps.find_submission, link.token_id)
             decision = single_use_rule(link, already_submitted=existing is not None, wants_submit=True)
             if decision is UseDecision.SHOW_SUBMITTED and existing is not None:

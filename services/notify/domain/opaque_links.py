@@ -1,0 +1,109 @@
+"""Opaque action links: ``/a/<random token>``, the claims kept server-side.
+
+Why: the signed links of :mod:`services.notify.domain.links` carry their claims (person, role,
+unit, decision) readable in base64 JSON, and are long; link scanners of the receiving mail systems
+distrust such links and readers could learn who a link is for. A new link is a random token of
+192 bits (``secrets.token_urlsafe(24)``, 32 URL-safe characters) and nothing else; notify's links
+collection holds what it grants. The store keys the lookup on the token's SHA-256
+(:func:`token_digest`) so the index holds no usable credential.
+
+Signed links already sent (``dv1.…``) keep working until they expire: the pages tell the two
+formats apart with :func:`is_signed` and verify those as before.
+
+What a link may do is decided here, pure: unknown → :class:`NotOnRecord`; past expiry →
+:class:`Expired` (with the claims, so the page can still show what was submitted); revoked →
+:class:`Revoked`; opened for another action, decision, unit or person → :class:`WrongRecipient`.
+Single use is unchanged (:func:`services.notify.domain.links.single_use_rule` on the result).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.notify.domain.links import (
+    TOKEN_VERSION,
+    Action,
+    Expired,
+    LinkClaims,
+    Malformed,
+    NotOnRecord,
+    Revoked,
+    VerifiedLink,
+    WrongRecipient,
+)
+
+TOKEN_BYTES = 24
+OPAQUE_KEY_ID = "opaque"
+"""The ``key_id`` of a :class:`VerifiedLink` opened from the store (no signing key involved)."""
+_OPAQUE_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
+
+
+def new_token() -> str:
+    """A fresh link token: 192 random bits, URL-safe, 32 characters."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def is_signed(token: str) -> bool:
+    """A link of the former, signed format (verified with the link keys, as before)."""
+    return token.startswith(TOKEN_VERSION + ".")
+
+
+def token_digest(token: str) -> str:
+    """The key the links collection is searched on (SHA-256 hex of the token)."""
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def check_shape(token: str) -> None:
+    """Raise :class:`Malformed` unless ``token`` has the shape of an opaque token (a link cut short
+    when copied says so, rather than "not issued")."""
+    if not isinstance(token, str) or not _OPAQUE_RE.match(token):
+        raise Malformed("not an opaque token")
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRecord:
+    """What notify stored when it issued an opaque link."""
+
+    claims: LinkClaims
+    revoked: bool = False
+
+
+def open_record(
+    record: LinkRecord | None,
+    now: datetime,
+    *,
+    expect_action: Action | None = None,
+    expect_decision_id: str | None = None,
+    expect_unit_id: str | None = None,
+    expect_person_id: str | None = None,
+) -> VerifiedLink:
+    """The link a stored record grants at ``now``, or the precise :class:`LinkError`.
+
+    Same order as the signed links: expiry before revocation before the context the page is
+    opened in."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("naive 'now': pass an aware datetime")
+    if record is None:
+        raise NotOnRecord("no link with this token was issued")
+    claims = record.claims
+    if now >= claims.expires_at:
+        raise Expired("past expiry", claims=claims)
+    if record.revoked:
+        raise Revoked("link revoked")
+    mismatches = [
+        name
+        for name, want, got in (
+            ("action", expect_action, claims.action),
+            ("decision", expect_decision_id, claims.decision_id),
+            ("unit", expect_unit_id, claims.recipient_unit_id),
+            ("person", expect_person_id, claims.person_id),
+        )
+        if want is not None and want != got
+    ]
+    if mismatches:
+        raise WrongRecipient("mismatch on " + ", ".join(mismatches))
+    return VerifiedLink(claims=claims, key_id=OPAQUE_KEY_ID, verified_at=now)
