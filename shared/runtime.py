@@ -171,6 +171,7 @@ class ServiceRuntime:
         *,
         group: str = "",
         topics: tuple[str, ...] = (),
+        ready: Callable[[], Awaitable[object]] | None = None,
     ) -> ReliableConsumer:
         consumer = ReliableConsumer(
             service=self.name,
@@ -185,6 +186,7 @@ class ServiceRuntime:
             infra_backoff_max_seconds=self.settings.consumer_outage_backoff_max_seconds,
             group=group,
             topics=topics,
+            ready=ready,
         )
         self.consumers.append(consumer)
         return consumer
@@ -219,10 +221,18 @@ class ServiceRuntime:
         group: str | None = None,
         offset_reset: Literal["earliest", "latest"] = "earliest",
         authenticate: Authenticator | None = None,
+        after: TopicCopy | None = None,
     ) -> ReliableConsumer:
-        """Consume ``topic`` in this service's group; commit only after handling."""
+        """Consume ``topic`` in this service's group; commit only after handling. With ``after``
+        (a registry copy), nothing is authenticated or handled until that copy has caught up."""
         group_id = group or self.name
-        consumer = self._consumer(handlers, authenticate, group=group_id, topics=(topic,))
+        consumer = self._consumer(
+            handlers,
+            authenticate,
+            group=group_id,
+            topics=(topic,),
+            ready=after.wait if after is not None else None,
+        )
         self.consumers_by_topic[topic] = consumer
 
         async def on_message(message: KafkaMessage) -> None:

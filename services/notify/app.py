@@ -39,7 +39,6 @@ from services.org.replica import OrgReplica
 from shared.access.audit import MongoAuditLog
 from shared.access.guard import access_for
 from shared.access.roles import Identity, Role
-from shared.contract.envelope import Envelope, Event
 from shared.contract.events.org import ORG_EVENT_TYPES, PersonUpdated
 from shared.contract.topics import DECISION_EVENTS, ORG_EVENTS
 from shared.http import install_error_handlers
@@ -114,6 +113,7 @@ class NotifyRuntime(ServiceRuntime):
             now=now,
             poll_seconds=settings.delivery_poll_seconds,
             on_outbox=self.relay.wake,
+            concurrency=settings.delivery_concurrency,
         )
         self.service = NotifyService(
             settings=settings,
@@ -193,18 +193,12 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
     # recipients come from the org copy: hold decision events until it has caught up
     org_ready = runtime.replicate(ORG_EVENTS, org_handlers)
 
-    def after_org_ready(handler: Handler) -> Handler:
-        async def gated(env: Envelope, event: Event) -> None:
-            await org_ready.wait()
-            await handler(env, event)
-
-        return gated
-
     runtime.subscribe(
         DECISION_EVENTS,
-        {t: after_org_ready(h) for t, h in svc.handlers().items()},
+        svc.handlers(),
         group=settings.consumer_group,
         offset_reset=settings.decisions_offset_reset,
+        after=org_ready,
     )
 
     app = FastAPI(

@@ -89,6 +89,13 @@ class NotifySettings(CommonSettings):
 
     digest_window_seconds: float = Field(default=300.0, gt=0, alias="DIGEST_WINDOW_SECONDS")
     delivery_poll_seconds: float = Field(default=1.0, gt=0, alias="DELIVERY_POLL_SECONDS")
+    delivery_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        alias="DELIVERY_CONCURRENCY",
+        description="messages of one delivery pass on the wire at once (SMTP, SMS, webhook)",
+    )
     delivery_max_attempts: int = Field(default=6, ge=1, alias="DELIVERY_MAX_ATTEMPTS")
     delivery_retry_base_seconds: float = Field(default=60.0, gt=0, alias="DELIVERY_RETRY_BASE_SECONDS")
     delivery_retry_max_seconds: float = Field(default=3 * 3600.0, gt=0, alias="DELIVERY_RETRY_MAX_SECONDS")

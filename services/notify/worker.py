@@ -122,8 +122,11 @@ class DeliveryWorker:
         on_outbox: Callable[[], None] = lambda: None,
         renderer: Renderer | None = None,
         record_retry_max_seconds: float = 5.0,
+        concurrency: int = 8,
     ) -> None:
         self.deliveries = deliveries
+        self.concurrency = max(1, concurrency)
+        """Dispatches of one pass in flight at once (each claimed, sent and recorded on its own)."""
         self.record_retry_max_seconds = record_retry_max_seconds
         self.emitter = emitter
         self.email = email
@@ -203,14 +206,22 @@ class DeliveryWorker:
             for d in docs
         ]
         plan = plan_digest(pending, now=now, window=self.digest_window)
-        attempted = 0
-        for dispatch in plan.dispatches:
-            items = [dispatch.item] if isinstance(dispatch, Immediate) else list(dispatch.items)
-            claimed = [p.content for p in items if await self._claim(p.content, now)]
-            if not claimed:
-                continue
-            attempted += len(claimed)
-            await self._dispatch(claimed, grouped=isinstance(dispatch, Grouped) and len(claimed) > 1)
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(dispatch: Immediate[Doc] | Grouped[Doc]) -> int:
+            # one recipient's message: claimed, sent and recorded while others are on the wire
+            async with gate:
+                items = [dispatch.item] if isinstance(dispatch, Immediate) else list(dispatch.items)
+                claimed = [p.content for p in items if await self._claim(p.content, now)]
+                if claimed:
+                    await self._dispatch(claimed, grouped=isinstance(dispatch, Grouped) and len(claimed) > 1)
+                return len(claimed)
+
+        outcomes = await asyncio.gather(*(one(d) for d in plan.dispatches), return_exceptions=True)
+        attempted = sum(n for n in outcomes if isinstance(n, int))
+        for failure in outcomes:
+            if isinstance(failure, BaseException):
+                raise failure  # the store went away mid-pass (the others finished): the loop retries
         return attempted
 
     async def _claim(self, doc: Doc, now: datetime) -> bool:

@@ -96,7 +96,6 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
 
     async def on_request(env: Envelope, event: Event) -> None:
         assert isinstance(event, DecisionRequest)
-        await org_ready.wait()  # never answer from a registry copy that is still catching up
         await service.handle(env, event)
 
     group = f"tasks{settings.group_suffix}"
@@ -111,6 +110,7 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
         {t.event_type: on_request for t in DECISION_REQUEST_TYPES},
         group=group,
         authenticate=authenticate,
+        after=org_ready,  # never authenticate or answer from a registry copy still catching up
     )
     workflows = register_workflows(
         runtime, clock, replica, group=group, org_ready=org_ready, authenticate=authenticate, access=access

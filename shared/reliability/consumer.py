@@ -101,8 +101,14 @@ class ReliableConsumer:
         infra_backoff_max_seconds: float = 30.0,
         group: str = "",
         topics: tuple[str, ...] = (),
+        ready: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.service = service
+        self.ready = ready
+        """Awaited before each message is even authenticated: a consumer whose senders' keys (and
+        whatever its handlers read) live in a registry copy waits for that copy to catch up. Found
+        by ``./dev chaos``: a tasks instance restarted after an outage refused a good draft with
+        ``unknown_key`` two seconds after it started, its copy of ``org.events`` still empty."""
         self.group = group
         """The consumer group it reads in (empty: the process's own copy of a topic, no group)."""
         self.topics = topics
@@ -130,6 +136,8 @@ class ReliableConsumer:
         }
 
     async def handle(self, delivery: Delivery) -> Result:
+        if self.ready is not None:
+            await self.ready()
         result = await self._handle(delivery)
         self.stats[result] += 1
         return result

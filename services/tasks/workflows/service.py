@@ -779,8 +779,6 @@ def register(
 
     async def on_request(env: Envelope, event: Event) -> None:
         assert isinstance(event, WorkflowRequest)
-        if org_ready is not None:
-            await org_ready.wait()
         await service.handle(env, event)
 
     runtime.subscribe(
@@ -788,6 +786,7 @@ def register(
         {t.event_type: on_request for t in WORKFLOW_REQUEST_TYPES},
         group=group,
         authenticate=authenticate,
+        after=org_ready,
     )
 
     @runtime.on_start

@@ -6,6 +6,7 @@ record abandoned the pass; after the delivery's lease the next pass sent the e-m
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -66,3 +67,41 @@ async def test_a_fault_that_is_not_the_store_s_is_not_retried_here() -> None:
     with pytest.raises(ValueError):
         await w._dispatch([doc("d1")], grouped=False)
     assert w.records == []
+
+
+class SlowWorker(Worker):
+    """Claims always succeed; each send takes a while (an SMTP round trip)."""
+
+    def __init__(self, concurrency: int) -> None:
+        super().__init__([])
+        self.concurrency = concurrency
+        self.in_flight = self.peak = 0
+
+    async def _claim(self, doc: dict[str, Any], now: datetime) -> bool:
+        return True
+
+    async def _send(
+        self, channel: str, to: str, key: str, m: RenderedMessage, docs: list[Any]
+    ) -> DeliveryResult:
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        await asyncio.sleep(0.01)
+        self.in_flight -= 1
+        return await super()._send(channel, to, key, m, docs)
+
+
+def due(delivery_id: str, to: str) -> dict[str, Any]:
+    d = doc(delivery_id)
+    d["state"].update(to=to, created_at=datetime(2026, 12, 3, tzinfo=UTC))
+    return d
+
+
+async def test_a_pass_sends_several_recipients_at_once_each_once_and_never_more_than_the_bound() -> None:
+    """``./dev chaos``: one message at a time, notify was still sending five minutes after the last
+    decision was issued. A pass now has up to ``concurrency`` recipients' messages on the wire."""
+    w = SlowWorker(concurrency=4)
+    docs = [due(f"d{i}", f"p{i}@b.vn") for i in range(12)]
+    assert await w._deliver(docs, datetime(2026, 12, 3, tzinfo=UTC)) == 12
+    assert sorted(r[0] for r in w.records) == sorted(f"d{i}" for i in range(12))
+    assert w.sends == 12
+    assert 1 < w.peak <= 4

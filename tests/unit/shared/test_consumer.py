@@ -278,3 +278,38 @@ async def test_a_broker_outage_while_dead_lettering_waits_and_then_sends_the_ori
     )
     assert await consumer.handle(delivery(b"{not json")) is Result.DEAD_LETTERED
     assert sent == [b"{not json"] and consumer.paused is None
+
+
+async def test_nothing_is_authenticated_before_the_registry_copy_is_ready() -> None:
+    """``./dev chaos``: a restarted tasks instance refused a good draft as ``unknown_key`` two seconds
+    after it started — its copy of ``org.events`` (where agency keys live) was still empty. The
+    consumer now waits for the copy before it even authenticates."""
+    from dataclasses import replace
+
+    keys: set[str] = set()
+    ready = asyncio.Event()
+    seen: list[int] = []
+
+    def authenticate(headers: dict[str, str], value: bytes, ts: int | None) -> None:
+        if "agency-key" not in keys:
+            raise PermanentError("unknown_key")
+
+    async def handler(env: Envelope, event: Event) -> None:
+        assert isinstance(event, SampleHappened)
+        seen.append(event.amount)
+
+    dlq = FakeDeadLetters()
+    consumer = ReliableConsumer(
+        service="svc",
+        handlers={"test.sample_happened": handler},
+        publish_raw=dlq,
+        authenticate=authenticate,  # type: ignore[arg-type]
+        ready=ready.wait,
+    )
+    task = asyncio.create_task(consumer.handle(replace(delivery(env_bytes(3)), key=b"s1")))
+    await asyncio.sleep(0.01)
+    assert not task.done() and seen == []  # held, not refused
+    keys.add("agency-key")  # the copy catches up
+    ready.set()
+    assert await task is Result.PROCESSED
+    assert seen == [3] and dlq.sent == []
