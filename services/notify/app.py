@@ -221,11 +221,16 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
                 secret_keys=settings.signing_keys(),
                 now=now,
                 link_on_record=svc.link_on_record,
+                find_link=svc.find_link,
                 allowed_origins=settings.page_origins(),
                 trusted_proxies=settings.trusted_proxy_networks(),
             )
         ),
-        dependencies=[access.public("action-link pages: the signed link is the credential")],
+        dependencies=[
+            access.public(
+                "action-link pages: the link (an opaque token, or a signed one of the former format) is the credential"
+            )
+        ],
     )
 
     app.include_router(
@@ -239,6 +244,7 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
                 now=now,
                 rate_limiter=runtime.comment_limiter,
                 link_on_record=svc.link_on_record,
+                find_link=svc.find_link,
                 allowed_origins=settings.page_origins(),
                 trusted_proxies=settings.trusted_proxy_networks(),
             )
