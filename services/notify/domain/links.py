@@ -408,6 +408,26 @@ def verify(
         raise ValueError("naive 'now': pass an aware datetime")
     if now >= claims.expires_at:
         raise Expired("past expiry", claims=claims)
+    check_context(
+        claims,
+        expect_action=expect_action,
+        expect_decision_id=expect_decision_id,
+        expect_unit_id=expect_unit_id,
+        expect_person_id=expect_person_id,
+    )
+    return VerifiedLink(claims=claims, key_id=key_id, verified_at=now)
+
+
+def check_context(
+    claims: LinkClaims,
+    *,
+    expect_action: Action | None = None,
+    expect_decision_id: str | None = None,
+    expect_unit_id: str | None = None,
+    expect_person_id: str | None = None,
+) -> None:
+    """Raise :class:`WrongRecipient` if the link is opened for another action, decision, unit or
+    person than it grants (signed and opaque links alike)."""
     mismatches = [
         name
         for name, want, got in (
@@ -420,7 +440,6 @@ def verify(
     ]
     if mismatches:
         raise WrongRecipient("mismatch on " + ", ".join(mismatches))
-    return VerifiedLink(claims=claims, key_id=key_id, verified_at=now)
 
 
 # --------------------------------------------------------------------------- single use

@@ -33,7 +33,7 @@ from services.notify.domain.links import (
     NotOnRecord,
     Revoked,
     VerifiedLink,
-    WrongRecipient,
+    check_context,
 )
 
 TOKEN_BYTES = 24
@@ -94,16 +94,11 @@ def open_record(
         raise Expired("past expiry", claims=claims)
     if record.revoked:
         raise Revoked("link revoked")
-    mismatches = [
-        name
-        for name, want, got in (
-            ("action", expect_action, claims.action),
-            ("decision", expect_decision_id, claims.decision_id),
-            ("unit", expect_unit_id, claims.recipient_unit_id),
-            ("person", expect_person_id, claims.person_id),
-        )
-        if want is not None and want != got
-    ]
-    if mismatches:
-        raise WrongRecipient("mismatch on " + ", ".join(mismatches))
+    check_context(
+        claims,
+        expect_action=expect_action,
+        expect_decision_id=expect_decision_id,
+        expect_unit_id=expect_unit_id,
+        expect_person_id=expect_person_id,
+    )
     return VerifiedLink(claims=claims, key_id=OPAQUE_KEY_ID, verified_at=now)
