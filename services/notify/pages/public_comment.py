@@ -325,15 +325,7 @@ def build_public_comment_router(deps: PublicCommentDeps) -> APIRouter:
     # ------------------------------------------------------------------ moderation
 
     async def open_link(token: str) -> VerifiedLink:
-        return await resolve_link(
-            token,
-            now=deps.now(),
-            secret_keys=deps.secret_keys,
-            link_on_record=deps.link_on_record,
-            find_link=deps.find_link,
-            expect_action=Action.MODERATE_PUBLIC_COMMENTS,
-            call=call,
-        )
+        return await resolve_link(token, deps, expect_action=Action.MODERATE_PUBLIC_COMMENTS, call=call)
 
     async def moderation_view(token: str) -> tuple[ModerationView, VerifiedLink]:
         link = await open_link(token)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from services.notify.domain.links import Action, VerifiedLink, verify
 from services.notify.domain.opaque_links import LinkRecord, check_shape, is_signed, open_record
@@ -23,23 +23,38 @@ async def _direct(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
     return await fn(*args)
 
 
+class LinkSource(Protocol):
+    """What opening a link needs from a page's wiring (:class:`~services.notify.pages.deps.PagesDeps`
+    and :class:`~services.notify.pages.deps.PublicCommentDeps` both provide it)."""
+
+    @property
+    def now(self) -> Callable[[], datetime]: ...
+
+    @property
+    def secret_keys(self) -> Mapping[str, bytes]: ...
+
+    @property
+    def link_on_record(self) -> Callable[[VerifiedLink], Awaitable[None]]: ...
+
+    @property
+    def find_link(self) -> Callable[[str], Awaitable[LinkRecord | None]]: ...
+
+
 async def resolve_link(
     token: str,
+    source: LinkSource,
     *,
-    now: datetime,
-    secret_keys: Mapping[str, bytes],
-    link_on_record: Callable[[VerifiedLink], Awaitable[None]],
-    find_link: Callable[[str], Awaitable[LinkRecord | None]],
     expect_action: Action,
     call: Call = _direct,
 ) -> VerifiedLink:
     """The verified link behind ``token`` or the precise :class:`~services.notify.domain.links.LinkError`.
 
     ``call`` wraps the store look-ups (the pages turn a store failure into a 503 page)."""
+    now = source.now()
     if is_signed(token):
-        link = verify(token, now, secret_keys, expect_action=expect_action)
-        await call(link_on_record, link)
+        link = verify(token, now, source.secret_keys, expect_action=expect_action)
+        await call(source.link_on_record, link)
         return link
     check_shape(token)
-    record: LinkRecord | None = await call(find_link, token)
+    record: LinkRecord | None = await call(source.find_link, token)
     return open_record(record, now, expect_action=expect_action)

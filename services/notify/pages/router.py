@@ -192,15 +192,7 @@ def build_pages_router(deps: PagesDeps) -> APIRouter:
         )
 
     async def open_link(token: str) -> VerifiedLink:
-        return await resolve_link(
-            token,
-            now=deps.now(),
-            secret_keys=deps.secret_keys,
-            link_on_record=deps.link_on_record,
-            find_link=deps.find_link,
-            expect_action=Action.GIVE_OPINION,
-            call=call,
-        )
+        return await resolve_link(token, deps, expect_action=Action.GIVE_OPINION, call=call)
 
     async def load(link: VerifiedLink) -> DraftView:
         draft = await call(deps.load_draft, link.claims.decision_id)
