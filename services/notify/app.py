@@ -35,13 +35,14 @@ from services.notify.recipients import Recipients
 from services.notify.service import NO_RECIPIENT, NotifyService
 from services.notify.settings import NotifySettings
 from services.notify.worker import DeliveryWorker, state_of
-from services.org.replica import OrgReplica
 from shared.access.audit import MongoAuditLog
 from shared.access.guard import access_for
 from shared.access.roles import Identity, Role
 from shared.contract.events.org import ORG_EVENT_TYPES, PersonUpdated
 from shared.contract.topics import DECISION_EVENTS, ORG_EVENTS
 from shared.http import install_error_handlers
+from shared.orgmodel import MODEL_VERSION
+from shared.orgmodel.replica import OrgReplica
 from shared.reliability.consumer import Handler
 from shared.reliability.unit_of_work import Change, apply
 from shared.replay_api import replay_router
@@ -267,6 +268,7 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
             "org_replica_events": runtime.replica.count,
             "org_digest": runtime.replica.digest,
             "org_position": org_ready.position,
+            "org_model_version": MODEL_VERSION,
             "org_caught_up": org_ready.is_open,
             "deliveries_sent": runtime.worker.sent,
             "delivery_failed_attempts": runtime.worker.failed_attempts,

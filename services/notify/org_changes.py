@@ -24,11 +24,11 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from services.notify.domain.contact_change import Contacts, contact_changes
-from services.org.domain.errors import OrgDomainError
-from services.org.domain.people import ContactChannels
-from services.org.replica import OrgReplica
 from shared.contract.envelope import Envelope, Event
 from shared.contract.events.org import PersonUpdated
+from shared.orgmodel.errors import OrgDomainError
+from shared.orgmodel.people import ContactChannels
+from shared.orgmodel.replica import OrgReplica
 from shared.reliability.consumer import Handler
 
 if TYPE_CHECKING:

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.notify.domain.vi_time import vn_date
-from services.org.domain.errors import OrgDomainError, UnknownReference
-from services.org.domain.people import HEAD_ROLES, KIEN_GIANG_357
-from services.org.replica import OrgReplica
+from shared.orgmodel.errors import OrgDomainError, UnknownReference
+from shared.orgmodel.people import HEAD_ROLES, KIEN_GIANG_357
+from shared.orgmodel.replica import OrgReplica
 
 
 class ReplicaBehind(Exception):

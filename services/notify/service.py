@@ -94,7 +94,6 @@ from services.notify.pages.deps import (
 )
 from services.notify.recipients import Contact, NoRecipient, Recipients
 from services.notify.settings import NotifySettings
-from services.org.domain.errors import OrgDomainError
 from shared.contract.envelope import Envelope, Event
 from shared.contract.events.decisions import (
     ActingAs,
@@ -120,6 +119,7 @@ from shared.contract.events.decisions import (
 )
 from shared.contract.events.decisions import Stance as ContractStance
 from shared.contract.events.notify import DeliveryFailed
+from shared.orgmodel.errors import OrgDomainError
 from shared.reliability.emit import Emitter
 from shared.reliability.errors import ConcurrencyConflict
 from shared.reliability.unit_of_work import Change, apply

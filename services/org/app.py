@@ -20,11 +20,6 @@ from pydantic import BaseModel, Field
 
 from services.org.authorization import scope_of
 from services.org.contract import DESCRIPTION
-from services.org.domain.errors import OrgDomainError, SeedFormatError, UnsafeDocument
-from services.org.domain.people import KIEN_GIANG_357, THANH_OAI_05
-from services.org.domain.policy import DocumentFlags, DocumentType
-from services.org.domain.units import UnitKind
-from services.org.replica import unit_ancestors
 from services.org.service import OrgChangeRefused, OrgService
 from services.org.signin.accounts import MongoAccountStore, bootstrap_events, parse_accounts
 from services.org.signin.oidc import OidcSettings, make_oidc_router
@@ -37,6 +32,11 @@ from shared.access.tokens import load_issuer_key
 from shared.contract.envelope import MalformedEvent, event_class
 from shared.contract.events.org import OrgEvent
 from shared.http import install_error_handlers
+from shared.orgmodel.errors import OrgDomainError, SeedFormatError, UnsafeDocument
+from shared.orgmodel.people import KIEN_GIANG_357, THANH_OAI_05
+from shared.orgmodel.policy import DocumentFlags, DocumentType
+from shared.orgmodel.replica import unit_ancestors
+from shared.orgmodel.units import UnitKind
 from shared.runtime import ServiceRuntime
 from shared.security.local_secrets import production, secrets_dir
 from shared.settings import CommonSettings

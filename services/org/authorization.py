@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from services.org.domain.errors import OrgDomainError
-from services.org.domain.registry import OrgRegistry
 from shared.access.roles import ALL_UNITS
 from shared.contract.events.org import (
     AccessGranted,
@@ -33,6 +31,8 @@ from shared.contract.events.org import (
     UnitsMerged,
     UnitSplit,
 )
+from shared.orgmodel.errors import OrgDomainError
+from shared.orgmodel.registry import OrgRegistry
 
 
 @dataclass

@@ -14,13 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from services.org.domain.errors import OrgDomainError
-from services.org.domain.projection import Projection, policy_events, seed_events
-from services.org.domain.registry import OrgRegistry
-from services.org.domain.seed_format import parse_policy, parse_seed, parse_units_csv
-from services.org.domain.systems_file import system_events
 from shared.contract.envelope import Envelope, event_class
 from shared.contract.events.org import OrgEvent
+from shared.orgmodel.errors import OrgDomainError
+from shared.orgmodel.projection import Projection, policy_events, seed_events
+from shared.orgmodel.registry import OrgRegistry
+from shared.orgmodel.seed_format import parse_policy, parse_seed, parse_units_csv
+from shared.orgmodel.systems_file import system_events
 from shared.reliability.emit import Emitter
 from shared.reliability.unit_of_work import Change, apply
 from shared.store import AggregateStore, Stored

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from services.org.replica import OrgReplica, unit_ancestors
 from services.reports.handlers import ReportsHandlers
 from services.reports.names import OrgNames
 from services.reports.settings import ReportsSettings
@@ -23,6 +22,8 @@ from shared.access.audit import MongoAuditLog
 from shared.access.guard import access_for
 from shared.contract import topics
 from shared.http import install_error_handlers
+from shared.orgmodel import MODEL_VERSION
+from shared.orgmodel.replica import OrgReplica, unit_ancestors
 from shared.replay_api import replay_router
 from shared.runtime import ServiceRuntime
 
@@ -74,6 +75,7 @@ def build(settings: ReportsSettings | None = None) -> tuple[FastAPI, ServiceRunt
         body["org_events"] = replica.count
         body["org_digest"] = replica.digest
         body["org_position"] = org_copy.position
+        body["org_model_version"] = MODEL_VERSION
         body["org_caught_up"] = org_copy.is_open
         body["dead_letters_recorded"] = handlers.dead_letters_seen
         return JSONResponse(body, status_code=200)

@@ -15,12 +15,12 @@ from typing import Any
 
 from faststream.kafka.annotations import KafkaMessage
 
-from services.org.replica import OrgReplica
 from services.reports.domain.dead_letters import DeadLetter, from_record
 from services.reports.store import ReportsStore
 from shared.contract.envelope import Envelope, Event
 from shared.contract.events.decisions import DECISION_FACTS, DecisionFact, RequestRejected
 from shared.contract.events.org import ORG_EVENT_TYPES
+from shared.orgmodel.replica import OrgReplica
 from shared.reliability.consumer import Handler
 
 log = logging.getLogger("reports.handlers")

@@ -9,8 +9,8 @@ from __future__ import annotations
 import contextlib
 from datetime import UTC, datetime
 
-from services.org.replica import OrgReplica
 from services.reports.domain.periods import vn_date
+from shared.orgmodel.replica import OrgReplica
 
 
 class OrgNames:

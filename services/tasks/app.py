@@ -18,7 +18,6 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from pydantic import Field
 
-from services.org.replica import OrgReplica, unit_ancestors
 from services.tasks.clock import Clock, StoredClock
 from services.tasks.contract import DESCRIPTION
 from services.tasks.decisions import DecisionService, facts_from_state, verify_stored
@@ -34,6 +33,8 @@ from shared.contract.envelope import Envelope, Event
 from shared.contract.events.decisions import DECISION_REQUEST_TYPES, DecisionRequest
 from shared.contract.events.org import ORG_EVENT_TYPES
 from shared.http import install_error_handlers
+from shared.orgmodel import MODEL_VERSION
+from shared.orgmodel.replica import OrgReplica, unit_ancestors
 from shared.reliability.lease import Lease
 from shared.replay_api import replay_router
 from shared.runtime import ServiceRuntime
@@ -196,6 +197,7 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
             "org_events": replica.count,
             "org_digest": replica.digest,
             "org_position": org_ready.position,
+            "org_model_version": MODEL_VERSION,
             "org_caught_up": org_ready.is_open,
             "now": clock.now().isoformat(),
         }

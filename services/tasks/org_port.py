@@ -1,6 +1,6 @@
 """The workflow's view of the organisation, answered from the local org replica.
 
-Maps the org registry's answer (:func:`services.org.domain.policy.required_consultation`)
+Maps the org registry's answer (:func:`shared.orgmodel.policy.required_consultation`)
 onto the workflow's :class:`ConsultationRequirement`: concrete consultee units,
 the deadline in Vietnamese working days, public comment window, who may
 authorise an override, who synthesises and to whom a late consultee escalates.
@@ -11,11 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from services.org.domain.errors import OrgDomainError
-from services.org.domain.people import KIEN_GIANG_357
-from services.org.domain.policy import DocumentFlags, DocumentType
-from services.org.domain.units import UnitKind
-from services.org.replica import OrgReplica
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
 from services.tasks.domain.decision import Decision
 from services.tasks.domain.errors import DomainError
@@ -26,6 +21,11 @@ from shared.contract.events.decisions import (
     DecisionFlag,
     DocType,
 )
+from shared.orgmodel.errors import OrgDomainError
+from shared.orgmodel.people import KIEN_GIANG_357
+from shared.orgmodel.policy import DocumentFlags, DocumentType
+from shared.orgmodel.replica import OrgReplica
+from shared.orgmodel.units import UnitKind
 
 DOC_TYPES: dict[DocType, DocumentType] = {
     DocType.RESOLUTION: DocumentType.NGHI_QUYET,

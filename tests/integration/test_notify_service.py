@@ -36,8 +36,6 @@ from services.notify.domain.links import Action, SigningKey, issue_link
 from services.notify.mailsink import start_sink
 from services.notify.recipients import Contact, ReplicaBehind
 from services.notify.settings import NotifySettings
-from services.org.domain.projection import seed_events
-from services.org.domain.seed_format import parse_seed
 from shared.contract.envelope import Envelope, Event
 from shared.contract.events.decisions import (
     Article,
@@ -57,6 +55,8 @@ from shared.contract.topics import (
     ORG_EVENTS,
     dead_letter,
 )
+from shared.orgmodel.projection import seed_events
+from shared.orgmodel.seed_format import parse_seed
 from shared.settings import CommonSettings
 from tests.integration.conftest import create_topics
 from tests.integration.helpers import kafka_auth, wait_for

@@ -19,11 +19,6 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from scripts.secrets import SECRETS_DIR, ensure
-from services.org.domain.errors import OrgDomainError
-from services.org.domain.projection import seed_events
-from services.org.domain.seed_format import parse_seed
-from services.org.domain.systems_file import system_events
-from services.org.replica import OrgReplica
 from services.tasks.clock import Clock
 from services.tasks.domain.calendar import VN_TZ
 from services.tasks.workflows.complaint import Complaint
@@ -49,6 +44,11 @@ from shared.contract.events.workflows import (
     SituationReportSubmitted,
     SituationWorkingGroupSubmitted,
 )
+from shared.orgmodel.errors import OrgDomainError
+from shared.orgmodel.projection import seed_events
+from shared.orgmodel.replica import OrgReplica
+from shared.orgmodel.seed_format import parse_seed
+from shared.orgmodel.systems_file import system_events
 from shared.runtime import ServiceRuntime
 from shared.security.principal import RecordAuthenticator
 from shared.settings import CommonSettings

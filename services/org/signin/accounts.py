@@ -29,9 +29,9 @@ from pwdlib import PasswordHash
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
-from services.org.domain.errors import SeedFormatError
 from shared.access.roles import Role
 from shared.contract.events.org import AccessGranted, OrgEvent, PersonRegistered
+from shared.orgmodel.errors import SeedFormatError
 
 Doc = dict[str, Any]
 FORMAT = "danvan-accounts/1"

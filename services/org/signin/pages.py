@@ -20,7 +20,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from joserfc.jwk import OKPKey
 from pydantic import BaseModel, Field
 
-from services.org.domain.registry import OrgRegistry
 from services.org.signin.accounts import Account, AccountStore, check_password
 from services.org.signin.sessions import COOKIE as SESSION_COOKIE
 from services.org.signin.sessions import SessionStore
@@ -29,6 +28,7 @@ from shared.access.guard import COOKIE as ACCESS_COOKIE
 from shared.access.guard import Access, client_of, today_vn
 from shared.access.roles import Identity
 from shared.access.tokens import DEFAULT_TTL, issue
+from shared.orgmodel.registry import OrgRegistry
 
 _FORM = """<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

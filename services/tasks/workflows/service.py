@@ -26,9 +26,6 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 
-from services.org.domain.errors import OrgDomainError
-from services.org.domain.units import UnitAt, UnitKind
-from services.org.replica import OrgReplica
 from services.tasks.authorization import authorise_workflow
 from services.tasks.clock import Clock
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
@@ -74,6 +71,9 @@ from shared.contract.events.workflows import (
     WorkflowRequest,
     WorkflowRequestRejected,
 )
+from shared.orgmodel.errors import OrgDomainError
+from shared.orgmodel.replica import OrgReplica
+from shared.orgmodel.units import UnitAt, UnitKind
 from shared.reliability.consumer import Authenticator
 from shared.reliability.emit import Emitter
 from shared.reliability.topic_copy import TopicCopy

@@ -3,7 +3,7 @@
 Why these events exist: other services (tasks, notify, reports) keep a local copy of
 the registry and of the consultation policy and must compute, e.g., the required
 consultees of a draft *themselves* and *as of a date*. Replaying these events in order
-with ``services.org.domain.projection.apply`` rebuilds exactly the registry the org
+with ``shared.orgmodel.projection.apply`` rebuilds exactly the registry the org
 service holds.
 
 Why the subject is the registry id and not the unit id: the registry is one aggregate
@@ -275,7 +275,7 @@ class OverrideAuthoritySpec(_Frozen):
 
 
 class PolicyRuleSpec(_Frozen):
-    """One consultation rule with its citation (see ``services.org.domain.policy.PolicyRule``)."""
+    """One consultation rule with its citation (see ``shared.orgmodel.policy.PolicyRule``)."""
 
     rule_id: str = _Id
     citation: str = Field(min_length=1)

@@ -21,9 +21,9 @@ from services.notify.domain.contact_change import (
     mask_url,
 )
 from services.notify.org_changes import contact_change_handler
-from services.org.replica import OrgReplica
 from shared.contract.envelope import Envelope
 from shared.contract.events.org import PersonRegistered, PersonUpdated
+from shared.orgmodel.replica import OrgReplica
 from shared.reliability.errors import PermanentError
 
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)

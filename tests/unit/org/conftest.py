@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from services.org.domain.hierarchy import Hierarchy, NewLocality
-from services.org.domain.policy import ConsultationPolicy
-from services.org.domain.registry import OrgRegistry
-from services.org.domain.seed_format import Seed, build_registry, parse_policy, parse_seed
-from services.org.domain.units import DEFAULT_LEVELS
+from shared.orgmodel.hierarchy import Hierarchy, NewLocality
+from shared.orgmodel.policy import ConsultationPolicy
+from shared.orgmodel.registry import OrgRegistry
+from shared.orgmodel.seed_format import Seed, build_registry, parse_policy, parse_seed
+from shared.orgmodel.units import DEFAULT_LEVELS
 
 SEEDS = Path(__file__).resolve().parents[3] / "services" / "org" / "seeds"
 D0 = date(2020, 1, 1)

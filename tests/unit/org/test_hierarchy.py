@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from services.org.domain.errors import (
+from shared.orgmodel.errors import (
     AmbiguousCounterpart,
     BeforeExistence,
     CounterpartNotFound,
@@ -21,9 +21,9 @@ from services.org.domain.errors import (
     UnknownReference,
     UnknownUnitKind,
 )
-from services.org.domain.hierarchy import Hierarchy, NewLocality
-from services.org.domain.registry import OrgRegistry
-from services.org.domain.units import Dated, Interval, Level, NewUnit, Timeline, UnitKind
+from shared.orgmodel.hierarchy import Hierarchy, NewLocality
+from shared.orgmodel.registry import OrgRegistry
+from shared.orgmodel.units import Dated, Interval, Level, NewUnit, Timeline, UnitKind
 from tests.unit.org.conftest import D0, small_hierarchy
 
 K = UnitKind
@@ -290,7 +290,7 @@ class TestLocalities:
 
 def test_registry_merge_ends_positions() -> None:
     reg = OrgRegistry(hierarchy=with_units())
-    from services.org.domain.people import ContactChannels
+    from shared.orgmodel.people import ContactChannels
 
     reg.people.register_person("p1", "Người Một", ContactChannels(email="p1@example.vn"))
     reg.people.assign("a1", "p1", "HU", "bi_thu", D0)

@@ -6,16 +6,16 @@ from datetime import date
 
 import pytest
 
-from services.org.domain.errors import (
+from shared.orgmodel.errors import (
     AssignmentOverlap,
     InvalidOperation,
     NotActive,
     OverlappingInterval,
     UnknownReference,
 )
-from services.org.domain.people import THANH_OAI_05, ContactChannels, PeopleRegistry
-from services.org.domain.registry import OrgRegistry
-from services.org.domain.units import NewUnit, UnitKind
+from shared.orgmodel.people import THANH_OAI_05, ContactChannels, PeopleRegistry
+from shared.orgmodel.registry import OrgRegistry
+from shared.orgmodel.units import NewUnit, UnitKind
 from tests.unit.org.conftest import D0, small_hierarchy
 
 ON = date(2024, 7, 5)

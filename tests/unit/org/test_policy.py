@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from services.org.domain.errors import OrgDomainError, PolicyError, UnknownUnitKind
-from services.org.domain.policy import (
+from shared.orgmodel.errors import OrgDomainError, PolicyError, UnknownUnitKind
+from shared.orgmodel.policy import (
     ConsultationPolicy,
     ConsulteeGroup,
     DocumentFlags,
@@ -18,8 +18,8 @@ from services.org.domain.policy import (
     add_working_days,
     required_consultation,
 )
-from services.org.domain.registry import OrgRegistry
-from services.org.domain.units import NewUnit, UnitKind
+from shared.orgmodel.registry import OrgRegistry
+from shared.orgmodel.units import NewUnit, UnitKind
 
 ON = date(2024, 5, 2)
 RIGHTS = DocumentFlags(touches_peoples_rights=True)
@@ -106,7 +106,7 @@ def test_thanh_oai_uses_its_own_rule_from_version_2(registry: OrgRegistry) -> No
 def test_commune_merge_changes_consultees_after_date_only(registry: OrgRegistry) -> None:
     """Minh Hòa + Bình An → a new commune on 2025-07-01 (hypothetical merge for the test)."""
     h, merge = registry.hierarchy, date(2025, 7, 1)
-    from services.org.domain.hierarchy import NewLocality
+    from shared.orgmodel.hierarchy import NewLocality
 
     h.register_locality(
         NewLocality("kien_giang.chau_thanh.minh_an", "Xã Minh An", "commune", "kien_giang.chau_thanh"), merge

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.org.domain.policy import ConsultationPolicy, DocumentFlags, DocumentType
-from services.org.domain.projection import Projection, policy_events, replay, seed_events
-from services.org.domain.registry import OrgRegistry
-from services.org.domain.seed_format import Seed, build_registry, parse_seed
 from shared.contract import topics
 from shared.contract.envelope import Envelope, registered_events
 from shared.contract.events.org import ORG_EVENT_TYPES, OrgEvent
+from shared.orgmodel.policy import ConsultationPolicy, DocumentFlags, DocumentType
+from shared.orgmodel.projection import Projection, policy_events, replay, seed_events
+from shared.orgmodel.registry import OrgRegistry
+from shared.orgmodel.seed_format import Seed, build_registry, parse_seed
 
 
 def _roundtrip(events: list[OrgEvent]) -> list[OrgEvent]:

@@ -7,11 +7,11 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.org.domain.errors import OrgDomainError
-from services.org.domain.hierarchy import Hierarchy
-from services.org.domain.people import ContactChannels, PeopleRegistry
-from services.org.domain.policy import ConsultationPolicy, PolicySet
-from services.org.domain.units import NewUnit, UnitKind
+from shared.orgmodel.errors import OrgDomainError
+from shared.orgmodel.hierarchy import Hierarchy
+from shared.orgmodel.people import ContactChannels, PeopleRegistry
+from shared.orgmodel.policy import ConsultationPolicy, PolicySet
+from shared.orgmodel.units import NewUnit, UnitKind
 from tests.unit.org.conftest import D0, small_hierarchy
 
 IDS = [f"U{i}" for i in range(6)]

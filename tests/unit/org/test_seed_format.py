@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from services.org.domain.errors import SeedFormatError
-from services.org.domain.registry import OrgRegistry
-from services.org.domain.seed_format import (
+from shared.orgmodel.errors import SeedFormatError
+from shared.orgmodel.registry import OrgRegistry
+from shared.orgmodel.seed_format import (
     Seed,
     build_registry,
     load_into,
@@ -16,7 +16,7 @@ from services.org.domain.seed_format import (
     parse_seed,
     parse_units_csv,
 )
-from services.org.domain.units import UnitKind
+from shared.orgmodel.units import UnitKind
 
 HEAD = """format: danvan-org/1
 levels:

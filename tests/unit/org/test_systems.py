@@ -6,10 +6,6 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from services.org.domain.errors import OrgDomainError
-from services.org.domain.projection import replay
-from services.org.domain.registry import OrgRegistry
-from services.org.domain.systems import SystemRegistry
 from shared.contract.events.org import (
     AgencyKeyRegistered,
     AgencyKeyRevoked,
@@ -20,6 +16,10 @@ from shared.contract.events.org import (
     PublicJwk,
     UnitRegistered,
 )
+from shared.orgmodel.errors import OrgDomainError
+from shared.orgmodel.projection import replay
+from shared.orgmodel.registry import OrgRegistry
+from shared.orgmodel.systems import SystemRegistry
 from shared.security.signing import new_signing_key
 
 KEY = new_signing_key("sys")

@@ -11,7 +11,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from joserfc.jwk import OKPKey
 
-from services.org.replica import OrgReplica
 from services.reports.domain.dead_letters import DeadLetter, from_record
 from services.reports.domain.decision_view import DecisionView, build
 from services.reports.names import OrgNames
@@ -20,6 +19,7 @@ from shared.access.audit import MemoryAuditLog
 from shared.access.guard import Access
 from shared.access.roles import ALL_UNITS, Grant, Role
 from shared.access.tokens import issue
+from shared.orgmodel.replica import OrgReplica
 from tests.unit.reports.factories import Stream, exception_scenario, full_scenario
 
 

@@ -7,9 +7,9 @@ import json
 from typing import Any
 
 from scripts.chaos.check import chain_ok, history_faults
-from services.org.replica import OrgReplica
 from shared.contract.envelope import Envelope
 from shared.contract.events.org import PersonRegistered
+from shared.orgmodel.replica import OrgReplica
 
 GENESIS = "0" * 64
 

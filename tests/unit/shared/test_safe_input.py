@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from services.org.domain.errors import SeedFormatError, UnsafeDocument
-from services.org.domain.registry import OrgRegistry
-from services.org.domain.seed_format import build_registry, parse_policy, parse_seed, parse_units_csv
-from services.org.domain.systems_file import system_events
 from shared import safe_input
+from shared.orgmodel.errors import SeedFormatError, UnsafeDocument
+from shared.orgmodel.registry import OrgRegistry
+from shared.orgmodel.seed_format import build_registry, parse_policy, parse_seed, parse_units_csv
+from shared.orgmodel.systems_file import system_events
 from shared.safe_input import CsvLimits, InputRefused, YamlLimits, check_yaml, csv_rows, load_yaml
 
 SEEDS = Path(__file__).resolve().parents[3] / "services" / "org" / "seeds"

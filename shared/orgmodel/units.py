@@ -20,7 +20,7 @@ from enum import StrEnum
 from itertools import pairwise
 from typing import Generic, TypeVar
 
-from services.org.domain.errors import InvalidInterval, OverlappingInterval, UnknownUnitKind
+from shared.orgmodel.errors import InvalidInterval, OverlappingInterval, UnknownUnitKind
 
 T = TypeVar("T")
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from services.org.domain.errors import (
+from shared.orgmodel.errors import (
     AssignmentOverlap,
     DuplicateId,
     InvalidOperation,
@@ -27,8 +27,8 @@ from services.org.domain.errors import (
     OverlappingInterval,
     UnknownReference,
 )
-from services.org.domain.hierarchy import Hierarchy
-from services.org.domain.units import Interval, UnitKind
+from shared.orgmodel.hierarchy import Hierarchy
+from shared.orgmodel.units import Interval, UnitKind
 
 DAN_VAN_DUTY = "dan_van"
 """Duty tag on an assignment: "được phân công phụ trách công tác dân vận" (§8)."""

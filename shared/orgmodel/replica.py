@@ -19,12 +19,12 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from services.org.domain.errors import OrgDomainError
-from services.org.domain.projection import Projection
-from services.org.domain.registry import OrgRegistry
 from shared.access.guard import today_vn
 from shared.contract.envelope import Envelope, Event, event_class
 from shared.contract.events.org import OrgEvent
+from shared.orgmodel.errors import OrgDomainError
+from shared.orgmodel.projection import Projection
+from shared.orgmodel.registry import OrgRegistry
 from shared.reliability.errors import PermanentError
 
 log = logging.getLogger("org.replica")

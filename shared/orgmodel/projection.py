@@ -14,20 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from services.org.domain.errors import OrgDomainError, PolicyError
-from services.org.domain.hierarchy import NewLocality
-from services.org.domain.people import ContactChannels
-from services.org.domain.policy import (
-    ConsultationPolicy,
-    ConsulteeGroup,
-    DocumentType,
-    Flag,
-    OverrideAuthority,
-    PolicyRule,
-)
-from services.org.domain.registry import OrgRegistry
-from services.org.domain.seed_format import HistoryOp, Seed
-from services.org.domain.units import Level, NewUnit, UnitKind
 from shared.access.roles import ALL_UNITS
 from shared.contract.events.org import (
     AccessGranted,
@@ -58,6 +44,20 @@ from shared.contract.events.org import (
     UnitsMerged,
     UnitSplit,
 )
+from shared.orgmodel.errors import OrgDomainError, PolicyError
+from shared.orgmodel.hierarchy import NewLocality
+from shared.orgmodel.people import ContactChannels
+from shared.orgmodel.policy import (
+    ConsultationPolicy,
+    ConsulteeGroup,
+    DocumentType,
+    Flag,
+    OverrideAuthority,
+    PolicyRule,
+)
+from shared.orgmodel.registry import OrgRegistry
+from shared.orgmodel.seed_format import HistoryOp, Seed
+from shared.orgmodel.units import Level, NewUnit, UnitKind
 
 
 @dataclass

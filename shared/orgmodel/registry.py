@@ -12,18 +12,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from services.org.domain.access import AccessGrants
-from services.org.domain.hierarchy import Hierarchy
-from services.org.domain.people import PeopleRegistry
-from services.org.domain.policy import (
+from shared.orgmodel.access import AccessGrants
+from shared.orgmodel.hierarchy import Hierarchy
+from shared.orgmodel.people import PeopleRegistry
+from shared.orgmodel.policy import (
     ConsultationRequirement,
     DocumentFlags,
     DocumentType,
     PolicySet,
     required_consultation,
 )
-from services.org.domain.systems import SystemRegistry
-from services.org.domain.units import NewUnit
+from shared.orgmodel.systems import SystemRegistry
+from shared.orgmodel.units import NewUnit
 
 
 def _people_factory() -> PeopleRegistry:

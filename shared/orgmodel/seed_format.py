@@ -20,10 +20,10 @@ from typing import Any, TypeVar
 
 import yaml
 
-from services.org.domain.errors import OrgDomainError, SeedFormatError, UnsafeDocument
-from services.org.domain.hierarchy import Hierarchy, NewLocality
-from services.org.domain.people import ContactChannels
-from services.org.domain.policy import (
+from shared.orgmodel.errors import OrgDomainError, SeedFormatError, UnsafeDocument
+from shared.orgmodel.hierarchy import Hierarchy, NewLocality
+from shared.orgmodel.people import ContactChannels
+from shared.orgmodel.policy import (
     DEFAULT_WINDOW_WORKING_DAYS,
     ConsultationPolicy,
     ConsulteeGroup,
@@ -32,8 +32,8 @@ from services.org.domain.policy import (
     OverrideAuthority,
     PolicyRule,
 )
-from services.org.domain.registry import OrgRegistry
-from services.org.domain.units import Level, NewUnit, UnitKind
+from shared.orgmodel.registry import OrgRegistry
+from shared.orgmodel.units import Level, NewUnit, UnitKind
 from shared.safe_input import (
     DEFAULT_CSV,
     DEFAULT_YAML,

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
-from services.org.domain.errors import DuplicateId, InvalidOperation, PolicyError
-from services.org.domain.hierarchy import Hierarchy
-from services.org.domain.units import UnitAt, UnitKind
+from shared.orgmodel.errors import DuplicateId, InvalidOperation, PolicyError
+from shared.orgmodel.hierarchy import Hierarchy
+from shared.orgmodel.units import UnitAt, UnitKind
 
 DEFAULT_WINDOW_WORKING_DAYS = 10
 """Default minimum response window. Neither 357-QĐ/TU §5 nor 05-QC/HU gives a number of

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from services.org.domain.errors import OrgDomainError
 from shared.access.roles import ALL_UNITS, Grant, Role
+from shared.orgmodel.errors import OrgDomainError
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ class UnknownParent(UnknownReference):
 
 
 class UnknownUnitKind(OrgDomainError):
-    """A unit kind code that is not one of :class:`~services.org.domain.units.UnitKind`."""
+    """A unit kind code that is not one of :class:`~shared.orgmodel.units.UnitKind`."""
 
     code = "unknown_unit_kind"
 

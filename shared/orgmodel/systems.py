@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from services.org.domain.errors import DuplicateId, OrgDomainError, UnknownReference
+from shared.orgmodel.errors import DuplicateId, OrgDomainError, UnknownReference
 from shared.security.signing import RegisteredKey, thumbprint
 
 SYSTEM_KINDS: frozenset[str] = frozenset({"agency", "link_gateway", "platform"})

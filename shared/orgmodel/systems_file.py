@@ -13,10 +13,10 @@ from datetime import UTC, date, datetime
 
 import yaml
 
-from services.org.domain.errors import SeedFormatError
-from services.org.domain.registry import OrgRegistry
-from services.org.domain.seed_format import refusing_unsafe
 from shared.contract.events.org import AgencyKeyRegistered, AgencySystemRegistered, OrgEvent, PublicJwk
+from shared.orgmodel.errors import SeedFormatError
+from shared.orgmodel.registry import OrgRegistry
+from shared.orgmodel.seed_format import refusing_unsafe
 from shared.safe_input import load_yaml
 
 FORMAT = "danvan-systems/1"

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
-from services.org.domain.errors import (
+from shared.orgmodel.errors import (
     AmbiguousCounterpart,
     BeforeExistence,
     CounterpartNotFound,
@@ -36,7 +36,7 @@ from services.org.domain.errors import (
     UnknownParent,
     UnknownReference,
 )
-from services.org.domain.units import (
+from shared.orgmodel.units import (
     Dated,
     Interval,
     Level,
