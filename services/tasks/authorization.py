@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Protocol
 
 from services.tasks.domain.decision import Decision
-from services.tasks.domain.errors import DomainError
+from shared.eventsourcing.errors import DomainError
 from shared.contract.envelope import Event
 from shared.contract.events.decisions import (
     Actor,

@@ -19,8 +19,8 @@ from typing import Any, Protocol
 from services.tasks.authorization import AuthorityPort, authorise, require_principal
 from services.tasks.clock import Clock
 from services.tasks.domain.decision import Decision, DecisionStatus
-from services.tasks.domain.errors import DomainError
-from services.tasks.domain.hashchain import ChainEntry, VerificationResult, verify
+from shared.eventsourcing.errors import DomainError
+from shared.eventsourcing.chain import ChainEntry, VerificationResult, verify
 from services.tasks.parking import ParkedRequests
 from shared.contract.envelope import Envelope, event_class
 from shared.contract.events.decisions import (

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
 from services.tasks.domain.decision import Decision
-from services.tasks.domain.errors import DomainError
+from shared.eventsourcing.errors import DomainError
 from shared.contract.events.decisions import (
     ActingAs,
     ConsultationRequirement,

@@ -55,8 +55,8 @@ from enum import StrEnum
 from typing import Any
 
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
-from services.tasks.domain.errors import DomainError
-from services.tasks.domain.hashchain import HashChain
+from shared.eventsourcing.errors import DomainError
+from shared.eventsourcing.chain import HashChain
 from shared.contract.events.decisions import (
     ActingAs,
     Actor,

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Generic, Self, TypeVar
 
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
-from services.tasks.domain.errors import DomainError
+from shared.eventsourcing.errors import DomainError
 from shared.contract.events.workflows import WorkflowFact
 
 F = TypeVar("F", bound=WorkflowFact)

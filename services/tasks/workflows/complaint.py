@@ -36,7 +36,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
-from services.tasks.domain.errors import DomainError
+from shared.eventsourcing.errors import DomainError
 from services.tasks.workflows.base import Aggregate, fmt, require_text
 from shared.contract.events.workflows import (
     ComplaintCaseInfoShared,

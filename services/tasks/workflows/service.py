@@ -29,7 +29,7 @@ from fastapi import APIRouter, HTTPException, Request
 from services.tasks.authorization import authorise_workflow
 from services.tasks.clock import Clock
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
-from services.tasks.domain.errors import DomainError
+from shared.eventsourcing.errors import DomainError
 from services.tasks.workflows.base import Aggregate
 from services.tasks.workflows.complaint import OPEN as COMPLAINT_OPEN
 from services.tasks.workflows.complaint import Complaint

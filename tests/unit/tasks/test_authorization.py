@@ -9,7 +9,7 @@ import pytest
 
 from services.tasks.authorization import authorise, authorise_workflow, require_principal
 from services.tasks.domain.decision import Decision
-from services.tasks.domain.errors import DomainError
+from shared.eventsourcing.errors import DomainError
 from shared.contract.events.decisions import (
     ActingAs,
     ActorChannel,

@@ -14,7 +14,7 @@ from services.tasks.domain.decision import (
     Decision,
     DecisionStatus,
 )
-from services.tasks.domain.errors import DomainError
+from shared.eventsourcing.errors import DomainError
 from shared.contract.events.decisions import (
     ActingAs,
     AttachmentRef,

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from services.tasks.domain.decision import Decision, DecisionStatus
-from services.tasks.domain.errors import DomainError
+from shared.eventsourcing.errors import DomainError
 from shared.contract.events.decisions import (
     ActingAs,
     ConsultationRequested,

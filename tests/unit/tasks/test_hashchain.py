@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.tasks.domain.calendar import VN_TZ
-from services.tasks.domain.hashchain import (
+from shared.eventsourcing.chain import (
     GENESIS_HASH,
     ChainEntry,
     HashChain,
@@ -65,7 +65,7 @@ def test_rehashed_entry_breaks_the_next_link() -> None:
     forged = chain.entries[1]
     payload = dict(forged.payload)
     payload["reason"] = "giả mạo"
-    from services.tasks.domain.hashchain import entry_hash
+    from shared.eventsourcing.chain import entry_hash
 
     new_hash = entry_hash(forged.seq, forged.event_type, forged.event_version, payload, forged.prev_hash)
     entries[1] = replace(forged, payload=payload, hash=new_hash)

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.tasks.domain.calendar import VN_TZ, add_working_days
-from services.tasks.domain.errors import DomainError
+from shared.eventsourcing.errors import DomainError
 from services.tasks.workflows.complaint import Complaint, ComplaintStatus
 from shared.contract.envelope import Envelope, decode
 from shared.contract.events.workflows import (

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.tasks.domain.calendar import VN_TZ
-from services.tasks.domain.errors import DomainError
+from shared.eventsourcing.errors import DomainError
 from services.tasks.workflows.plan import Plan, PlanStatus, TaskStatus
 from shared.contract.events.workflows import (
     PlanCompleted,

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from services.tasks.domain.calendar import VN_TZ
-from services.tasks.domain.errors import DomainError
+from shared.eventsourcing.errors import DomainError
 from services.tasks.workflows.situation import Situation, SituationStatus
 from shared.contract.events.workflows import (
     EscalationReason,

@@ -1,8 +1,9 @@
-"""Tamper-evident history of a decision (chuỗi băm chống sửa đổi).
+"""Tamper-evident history of an aggregate (chuỗi băm chống sửa đổi).
 
 Why: whether a decision was issued with every mandatory opinion is something an inspection
-(Ủy ban Kiểm tra) may check years later. Each event of a decision is appended to a
-per-decision hash chain: ``hash = sha256(canonical_json({seq, event_type, event_version,
+(Ủy ban Kiểm tra) may check years later. Each fact of an aggregate (a decision, a complaint,
+the org registry…) is appended to its own hash chain by the repository
+(:mod:`shared.eventsourcing.repository`): ``hash = sha256(canonical_json({seq, event_type, event_version,
 payload, prev_hash}))``. Editing, deleting, inserting or reordering any entry changes a hash
 or breaks a ``prev_hash`` link, and :func:`verify` names the first entry where that happens.
 
@@ -90,9 +91,22 @@ class VerificationResult:
     head_hash: str = GENESIS_HASH
 
 
+def link(seq: int, event: Event, prev_hash: str) -> ChainEntry:
+    """The chain entry of ``event`` at ``seq`` after an entry whose hash is ``prev_hash``."""
+    payload = event.model_dump(mode="json")
+    return ChainEntry(
+        seq=seq,
+        event_type=event.event_type,
+        event_version=event.event_version,
+        payload=payload,
+        prev_hash=prev_hash,
+        hash=entry_hash(seq, event.event_type, event.event_version, payload, prev_hash),
+    )
+
+
 @dataclass
 class HashChain:
-    """Append-only chain for one decision."""
+    """Append-only chain held in memory (tests, tools); stored chains are the repository's."""
 
     entries: list[ChainEntry] = field(default_factory=list)
 
@@ -101,17 +115,7 @@ class HashChain:
         return self.entries[-1].hash if self.entries else GENESIS_HASH
 
     def append(self, event: Event) -> ChainEntry:
-        seq = len(self.entries) + 1
-        payload = event.model_dump(mode="json")
-        prev = self.head
-        entry = ChainEntry(
-            seq=seq,
-            event_type=event.event_type,
-            event_version=event.event_version,
-            payload=payload,
-            prev_hash=prev,
-            hash=entry_hash(seq, event.event_type, event.event_version, payload, prev),
-        )
+        entry = link(len(self.entries) + 1, event, self.head)
         self.entries.append(entry)
         return entry
 
@@ -119,12 +123,18 @@ class HashChain:
         return verify(self.entries)
 
 
-def verify(chain: Iterable[ChainEntry] | Sequence[ChainEntry]) -> VerificationResult:
-    """Check every link; stop at the first broken one and say which and why."""
-    prev = GENESIS_HASH
+def verify(
+    chain: Iterable[ChainEntry] | Sequence[ChainEntry], *, after_seq: int = 0, prev_hash: str = GENESIS_HASH
+) -> VerificationResult:
+    """Check every link; stop at the first broken one and say which and why.
+
+    ``after_seq``/``prev_hash``: where the entries continue a verified prefix (a snapshot's
+    position and head hash); by default the chain starts at its genesis.
+    """
+    prev = prev_hash
     checked = 0
     for index, entry in enumerate(chain):
-        expected_seq = index + 1
+        expected_seq = after_seq + index + 1
         failure: tuple[str, str] | None = None
         if entry.seq != expected_seq:
             failure = (
