@@ -150,7 +150,9 @@ class Aggregate(Generic[F]):
         self._built = 0
         stamped = [
             e.model_copy(update={"actor": self.acting})
-            if self.acting is not None and "actor" in type(e).model_fields and getattr(e, "actor", None) is None
+            if self.acting is not None
+            and "actor" in type(e).model_fields
+            and getattr(e, "actor", None) is None
             else e
             for e in events
         ]
@@ -173,6 +175,11 @@ class Aggregate(Generic[F]):
         for name in type(data).model_fields:
             setattr(agg, name, getattr(data, name))
         return agg
+
+    def has_state(self, snapshot: Mapping[str, Any]) -> bool:
+        """Whether ``snapshot`` describes this aggregate's state (sets compared as sets)."""
+        model = self._snapshot_model()
+        return model.model_validate(dict(snapshot)) == model.model_validate(self.take_snapshot())
 
     _snapshot_models: ClassVar[dict[type[Any], type[BaseModel]]] = {}
 

@@ -9,7 +9,6 @@ import pytest
 
 from services.tasks.authorization import authorise, authorise_workflow, require_principal
 from services.tasks.domain.decision import Decision
-from shared.eventsourcing.errors import DomainError
 from shared.contract.events.decisions import (
     ActingAs,
     ActorChannel,
@@ -32,6 +31,7 @@ from shared.contract.events.decisions import (
     WithdrawalRequested,
 )
 from shared.contract.events.workflows import ComplaintKind, ComplaintReceiptSubmitted
+from shared.eventsourcing.errors import DomainError
 from shared.security.principal import Principal, Unauthenticated
 from tests.unit.tasks.factories import BOARD, FRONT, ISSUER, PARTY, T0, consulting
 

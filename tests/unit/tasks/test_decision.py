@@ -14,7 +14,6 @@ from services.tasks.domain.decision import (
     Decision,
     DecisionStatus,
 )
-from shared.eventsourcing.errors import DomainError
 from shared.contract.events.decisions import (
     ActingAs,
     AttachmentRef,
@@ -37,6 +36,7 @@ from shared.contract.events.decisions import (
     ReminderDue,
     Stance,
 )
+from shared.eventsourcing.errors import DomainError
 from tests.unit.tasks.factories import (
     ARTICLES,
     AUTHORISED_ROLE,

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from services.tasks.domain.decision import Decision, DecisionStatus
-from shared.eventsourcing.errors import DomainError
 from shared.contract.events.decisions import (
     ActingAs,
     ConsultationRequested,
@@ -30,6 +29,7 @@ from shared.contract.events.decisions import (
     PublicCommentOpened,
     Stance,
 )
+from shared.eventsourcing.errors import DomainError
 from tests.unit.tasks.factories import (
     ARTICLES,
     AUTHORISED_ROLE,
