@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
@@ -25,6 +25,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.contract.envelope import Envelope
 from shared.contract.topics import dead_letter
+from shared.eventsourcing.aggregate import Aggregate
+from shared.eventsourcing.heads import MongoHeads
+from shared.eventsourcing.repository import EventSourcedRepository
 from shared.kafka_auth import aiokafka_kwargs, faststream_security, principal_of
 from shared.metrics import (
     ServiceMetrics,
@@ -56,6 +59,8 @@ from shared.settings import CommonSettings
 from shared.store import AggregateStore, Doc, mongo_client
 from shared.telemetry import configure_logging, configure_telemetry
 
+A = TypeVar("A", bound=Aggregate[Any])
+
 log = logging.getLogger("shared.runtime")
 
 
@@ -82,7 +87,7 @@ class ServiceRuntime:
         self.db: AsyncDatabase[Doc] = self.mongo[self.settings.database_name(name)]
         self.emitter = Emitter(name)
         self.signing_key: SigningKey | None = load_signing_key(name)
-        self._stores: list[AggregateStore] = []
+        self._stores: list[AggregateStore | MongoHeads] = []
         self.relay = OutboxRelay(
             [],
             self.publish_envelope,
@@ -122,6 +127,25 @@ class ServiceRuntime:
         self._stores.append(s)
         self.relay.collections.append(s.collection)
         return s
+
+    def event_store(
+        self, collection: str, *, new: Callable[[], A], restore: Callable[[Mapping[str, Any]], A]
+    ) -> EventSourcedRepository[A]:
+        """An event-sourced aggregate collection (head documents + ``<collection>_chunks``) whose
+        outbox the relay publishes (:mod:`shared.eventsourcing.repository`)."""
+        heads = MongoHeads(
+            self.db[collection], self.db[f"{collection}_chunks"], inbox_size=self.settings.inbox_size
+        )
+        self._stores.append(heads)
+        self.relay.collections.append(heads.collection)
+        return EventSourcedRepository(
+            heads,
+            new=new,
+            restore=restore,
+            snapshot_every=self.settings.snapshot_every,
+            cache_size=self.settings.aggregate_cache_size,
+            on_saved=self.relay.wake,
+        )
 
     # -- publishing ---------------------------------------------------------------
     def _make_producer(self) -> AIOKafkaProducer:

@@ -96,6 +96,18 @@ class CommonSettings(BaseSettings):
     )
     relay_poll_seconds: float = Field(default=0.5, gt=0, alias="OUTBOX_POLL_SECONDS")
     inbox_size: int = Field(default=1000, ge=10, alias="INBOX_SIZE")
+    snapshot_every: int = Field(
+        default=50,
+        ge=2,
+        alias="SNAPSHOT_EVERY",
+        description="an event-sourced aggregate's tail is archived and its snapshot moved every this many facts",
+    )
+    aggregate_cache_size: int = Field(
+        default=5000,
+        ge=0,
+        alias="AGGREGATE_CACHE_SIZE",
+        description="verified aggregates each process keeps in memory (checked against the stored version)",
+    )
     http_host: str = Field(default="127.0.0.1", alias="HTTP_HOST")
     http_max_body_bytes: int = Field(
         default=1024 * 1024,

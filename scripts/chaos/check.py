@@ -64,6 +64,22 @@ def _canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+async def stored_chain(chunks: Any, head: dict[str, Any]) -> list[dict[str, Any]]:
+    """A decision's whole stored chain: the archived chunks up to its snapshot (following the hash
+    links, so a chunk left by a lost attempt is skipped), then the head document's tail."""
+    snap = head.get("snapshot")
+    stop = int(snap["seq"]) if snap else 0
+    prefix: list[dict[str, Any]] = []
+    prev = GENESIS
+    async for c in chunks.find({"aggregate_id": head["_id"]}).sort("first_seq", 1):
+        entries = list(c["entries"])
+        if entries and entries[0]["seq"] == len(prefix) + 1 and entries[0]["prev_hash"] == prev:
+            if int(entries[-1]["seq"]) <= stop:
+                prefix += entries
+                prev = str(entries[-1]["hash"])
+    return prefix + list(head.get("tail", []))
+
+
 def chain_ok(chain: list[dict[str, Any]]) -> str | None:
     """None when every entry's hash recomputes and links to the previous one; else why not."""
     prev = GENESIS
@@ -209,6 +225,9 @@ class Checker:
         coll = mongo[self.settings.database_name("tasks")]["decisions"]
         prefix = f"CH-{self.manifest['run']}-"
         docs = {str(d["_id"]): d async for d in coll.find({"_id": {"$regex": f"^{prefix}"}}, {"outbox": 0})}
+        chunks = mongo[self.settings.database_name("tasks")]["decisions_chunks"]
+        for d in docs.values():
+            d["chain"] = await stored_chain(chunks, d)
         driven = self.manifest["workflows"]
         full = [w for w in driven if w["kind"] == "full"]
         probes = [w for w in driven if w["kind"] == "probe"]
@@ -225,14 +244,14 @@ class Checker:
         reached = 0
         for w in probes:
             d = docs.get(w["decision_id"])
-            chain = d["state"]["chain"] if d else []
+            chain = d["chain"] if d else []
             if any(e["event_type"] == "decision.consultation_requested" for e in chain):
                 reached += 1
             else:
                 r.fail("lost", f"probe {w['decision_id']}: no consultation requested")
         chains = 0
         for did, d in docs.items():
-            chain = list(d["state"].get("chain", []))
+            chain = list(d["chain"])
             why = chain_ok(chain)
             chains += why is None
             if why:
@@ -289,7 +308,7 @@ class Checker:
         views = {str(d["_id"]): d async for d in coll.find({"_id": {"$in": list(tasks)}}, {"outbox": 0})}
         agree = 0
         for did, t in tasks.items():
-            seqs = {str(e["seq"]) for e in t["state"].get("chain", [])}
+            seqs = {str(e["seq"]) for e in t["chain"]}
             v = views.get(did)
             got = set((v or {}).get("state", {}).get("facts", {}))
             status = (v or {}).get("status")
@@ -311,7 +330,7 @@ class Checker:
         r = self.report
         expected: set[tuple[str, str]] = set()
         for did, t in tasks.items():
-            for e in t["state"].get("chain", []):
+            for e in t["chain"]:
                 if e["event_type"] == "decision.consultation_requested":
                     expected |= {(did, str(c["unit_id"])) for c in e["payload"]["requirement"]["consultees"]}
         coll = mongo[self.settings.database_name("notify")]["deliveries"]

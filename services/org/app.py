@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from services.org.authorization import scope_of
 from services.org.contract import DESCRIPTION
-from services.org.service import OrgChangeRefused, OrgService
+from services.org.service import OrgChangeRefused, OrgService, Registry
 from services.org.signin.accounts import MongoAccountStore, bootstrap_events, parse_accounts
 from services.org.signin.oidc import OidcSettings, make_oidc_router
 from services.org.signin.pages import SignIn, make_signin_router, oidc_handler
@@ -133,7 +133,8 @@ def _refusal(status: int, code: str, message_vi: str, **extra: Any) -> JSONRespo
 def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]:
     settings = settings or OrgSettings()
     runtime = ServiceRuntime("org", settings)
-    service = OrgService(runtime.store("registries"), runtime.emitter, on_saved=runtime.relay.wake)
+    registries = runtime.event_store("registries", new=Registry, restore=Registry.restore)
+    service = OrgService(registries, runtime.store("registry_labels"), runtime.emitter)
     audit = MongoAuditLog(runtime.db["audit"])
     access = access_for("org", settings, audit, ancestors=unit_ancestors(lambda: service.registry))
     accounts = MongoAccountStore(runtime.db["accounts"])

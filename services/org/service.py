@@ -4,26 +4,29 @@ Why one aggregate: hierarchy operations (re-parenting, merges) must be checked
 against the whole registry (cycles, overlaps), and org events must keep their
 order (one Kafka key). A change is a list of proposed org events; it is
 validated by applying it to the current registry (the same pure projection the
-replicas use), then appended with its outbox in one atomic write.
+replicas use), then appended with its outbox in one atomic write by the shared
+repository (:mod:`shared.eventsourcing.repository`): the history is never rewritten.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from shared.contract.envelope import Envelope, event_class
+from shared.contract.envelope import Envelope
 from shared.contract.events.org import OrgEvent
+from shared.eventsourcing.aggregate import Aggregate
+from shared.eventsourcing.repository import Append, EventSourcedRepository
 from shared.orgmodel.errors import OrgDomainError
 from shared.orgmodel.projection import Projection, policy_events, seed_events
 from shared.orgmodel.registry import OrgRegistry
 from shared.orgmodel.seed_format import parse_policy, parse_seed, parse_units_csv
 from shared.orgmodel.systems_file import system_events
 from shared.reliability.emit import Emitter
-from shared.reliability.unit_of_work import Change, apply
-from shared.store import AggregateStore, Stored
+from shared.reliability.errors import ConcurrencyConflict
+from shared.store import AggregateStore
 
 SEEDS = Path(__file__).parent / "seeds"
 REGISTRY_ID = "vn"
@@ -36,27 +39,43 @@ class OrgChangeRefused(Exception):
         self.index = index
 
 
-def _events_from_state(state: dict[str, Any]) -> list[OrgEvent]:
-    out: list[OrgEvent] = []
-    for raw in state.get("events", []):
-        ev = event_class(raw["type"], raw["version"]).model_validate(raw["payload"])
-        assert isinstance(ev, OrgEvent)
-        out.append(ev)
-    return out
+class Registry(Aggregate[OrgEvent]):
+    """The org registry as one event-sourced aggregate: its facts are the org events themselves.
 
+    Snapshots are off (``snapshots = False``): the projection is a graph of dataclasses with no
+    JSON form yet, so a cold load replays every archived chunk (once per process start, as before);
+    every change after that costs O(1) in history (the cached registry, one appended write).
+    """
 
-def _dump(events: Sequence[OrgEvent]) -> list[dict[str, Any]]:
-    return [
-        {"type": e.event_type, "version": e.event_version, "payload": e.model_dump(mode="json")}
-        for e in events
-    ]
+    kind_vi = "sổ đăng ký tổ chức"
+    snapshots = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.status = "open"
+        self.projection = Projection()
+
+    def change(self, events: Sequence[OrgEvent]) -> list[OrgEvent]:
+        """Apply ``events`` in order; the first that contradicts the registry refuses them all."""
+        for i, ev in enumerate(events):
+            try:
+                self._apply(ev)
+            except OrgDomainError as exc:
+                raise OrgChangeRefused(exc, i) from exc
+        return list(events)
+
+    def _when(self, event: OrgEvent) -> None:
+        self.projection.apply(event)
 
 
 class OrgService:
-    def __init__(self, store: AggregateStore, emitter: Emitter, on_saved: Any = None) -> None:
-        self.store = store
+    def __init__(
+        self, registries: EventSourcedRepository[Registry], labels: AggregateStore, emitter: Emitter
+    ) -> None:
+        self.registries = registries
+        self.labels = labels
+        """Which bundled seeds were loaded (by name: an edited seed file is not loaded again)."""
         self.emitter = emitter
-        self.on_saved = on_saved
         self.projection = Projection()
         self.version = 0
 
@@ -65,43 +84,26 @@ class OrgService:
         return self.projection.registry
 
     async def load(self) -> None:
-        stored = await self.store.load(REGISTRY_ID)
-        self._rebuild(stored)
-
-    def _rebuild(self, stored: Stored | None) -> None:
-        projection = Projection()
-        for ev in _events_from_state(stored.state if stored else {}):
-            projection.apply(ev)
-        self.projection = projection
-        self.version = stored.version if stored else 0
+        current = await self.registries.current(REGISTRY_ID)
+        self.projection = current.aggregate.projection if current else Projection()
+        self.version = current.version if current else 0
 
     async def change(self, request_id: str, events: Sequence[OrgEvent], *, label: str | None = None) -> int:
         """Validate and append ``events``; returns how many were appended (0 = already done)."""
+        if label is not None and await self.labels.load(label) is not None:
+            return 0
 
-        def decide(current: Stored | None) -> Change | None:
-            state = current.state if current else {"events": [], "applied": []}
-            if label is not None and label in state.get("applied", []):
-                return None
-            history = _events_from_state(state)
-            trial = Projection()
-            for ev in history:
-                trial.apply(ev)
-            for i, ev in enumerate(events):
-                try:
-                    trial.apply(ev)
-                except OrgDomainError as exc:
-                    raise OrgChangeRefused(exc, i) from exc
-            new_state = {
-                "events": state.get("events", []) + _dump(events),
-                "applied": [*state.get("applied", []), *([label] if label else [])],
-            }
-            return Change(
-                state=new_state, outbox=[self.emitter.wrap(ev) for ev in events], result=len(events)
-            )
+        def decide(registry: Registry, exists: bool) -> Append | None:
+            facts = registry.change(events)
+            return Append(facts=facts, outbox=[self.emitter.wrap(ev) for ev in facts], result=len(facts))
 
-        outcome = await apply(self.store, REGISTRY_ID, request_id, decide, on_saved=self.on_saved)
-        if outcome.applied or self.version != outcome.version:
-            self._rebuild(await self.store.load(REGISTRY_ID))
+        try:
+            outcome = await self.registries.execute(REGISTRY_ID, request_id, decide)
+        finally:
+            await self.load()  # a refused change may have touched the cached copy: read it again
+        if label is not None and (outcome.applied or outcome.duplicate):
+            with contextlib.suppress(ConcurrencyConflict):  # loaded by another instance meanwhile
+                await self.labels.save(label, expected_version=0, state={"request_id": request_id})
         return int(outcome.result or 0)
 
     async def load_seed(self, name: str) -> int:

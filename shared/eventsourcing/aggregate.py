@@ -58,6 +58,9 @@ class Aggregate(Generic[F]):
     status_vi: ClassVar[Mapping[Any, str]] = {}
     snapshot_fields: ClassVar[tuple[str, ...]] = ()
     """The attributes that make up the state (annotated on the class); what a snapshot keeps."""
+    snapshots: ClassVar[bool] = True
+    """False: the state has no JSON form; a repository archives chunks but replays them all on a
+    cold load."""
 
     version: int
     """How many facts were applied (the ``seq`` of the last one)."""

@@ -71,7 +71,9 @@ Decide = Callable[[A, bool], Append | Awaitable[Append | None] | None]
 
 
 @dataclass
-class _Loaded(Generic[A]):
+class Current(Generic[A]):
+    """An aggregate as loaded: read-only for callers outside :meth:`EventSourcedRepository.execute`."""
+
     aggregate: A
     version: int
     seq: int
@@ -98,7 +100,7 @@ class EventSourcedRepository(Generic[A]):
         self.cache_size = cache_size
         self.conflict_retries = conflict_retries
         self.on_saved = on_saved
-        self._cache: OrderedDict[str, _Loaded[A]] = OrderedDict()
+        self._cache: OrderedDict[str, Current[A]] = OrderedDict()
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self.cold_loads = 0
         """How many loads read the snapshot and tail (a cache miss); for tests and metrics."""
@@ -106,9 +108,13 @@ class EventSourcedRepository(Generic[A]):
     # ------------------------------------------------------------------ reads
     async def get(self, aggregate_id: str) -> A | None:
         """The current aggregate, verified (read-only: do not call commands on it)."""
-        async with self._lock(aggregate_id):
-            loaded = await self._load(aggregate_id)
+        loaded = await self.current(aggregate_id)
         return loaded.aggregate if loaded else None
+
+    async def current(self, aggregate_id: str) -> Current[A] | None:
+        """The current aggregate with its chain position (``seq``, ``head_hash``), verified."""
+        async with self._lock(aggregate_id):
+            return await self._load(aggregate_id)
 
     async def ids(self, *, due_before: datetime | None = None) -> list[str]:
         return await self.heads.ids(due_before=due_before)
@@ -152,6 +158,17 @@ class EventSourcedRepository(Generic[A]):
             return None
         return [_decode(e) for e in got[0]]
 
+    async def replay_unverified(self, aggregate_id: str) -> A | None:
+        """The aggregate replayed from every stored entry *without* checking hashes: only to show
+        (and let its readers verify) an aggregate whose history is broken; never to write."""
+        got = await self.entries(aggregate_id)
+        if got is None:
+            return None
+        aggregate = self.new()
+        for entry in got[0]:
+            aggregate._apply(_decode(entry))
+        return aggregate
+
     async def verify(self, aggregate_id: str) -> VerificationResult | None:
         got = await self.entries(aggregate_id)
         return got[1] if got else None
@@ -184,13 +201,13 @@ class EventSourcedRepository(Generic[A]):
             async with self._lock(aggregate_id):
                 loaded = await self._load(aggregate_id)
                 exists = loaded is not None
-                current = loaded or _Loaded(self.new(), 0, 0, GENESIS_HASH, 0)
+                current = loaded or Current(self.new(), 0, 0, GENESIS_HASH, 0)
                 try:
                     maybe = decide(current.aggregate, exists)
                     change = await maybe if isinstance(maybe, Awaitable) else maybe
                     if change is None:
                         if current.aggregate.next_seq - 1 != current.seq:
-                            raise AssertionError("decide changed the aggregate but returned no Append")
+                            self._cache.pop(aggregate_id, None)  # facts applied, then refused: drop them
                         return Outcome(applied=False, version=current.version)
                     version = await self._append(aggregate_id, current, message_id, change)
                 except AlreadyProcessed:
@@ -213,7 +230,7 @@ class EventSourcedRepository(Generic[A]):
         raise AssertionError("unreachable")
 
     async def _append(
-        self, aggregate_id: str, current: _Loaded[A], message_id: str | None, change: Append
+        self, aggregate_id: str, current: Current[A], message_id: str | None, change: Append
     ) -> int:
         entries: list[ChainEntry] = []
         prev = current.head_hash
@@ -229,7 +246,8 @@ class EventSourcedRepository(Generic[A]):
             head = await self.heads.head(aggregate_id, full=True) if current.tail_len else None
             archived = [*(head.get("tail", []) if head else []), *raw]
             await self.heads.add_chunk(aggregate_id, archived)
-            snapshot = {"seq": seq, "hash": prev, "state": current.aggregate.take_snapshot()}
+            state = current.aggregate.take_snapshot() if current.aggregate.snapshots else None
+            snapshot = {"seq": seq, "hash": prev, "state": state}
             tail_len = 0
         write = Write(
             version=current.version,
@@ -242,11 +260,11 @@ class EventSourcedRepository(Generic[A]):
             snapshot=snapshot,
         )
         version = await self.heads.write(aggregate_id, write)
-        self._remember(aggregate_id, _Loaded(current.aggregate, version, seq, prev, tail_len))
+        self._remember(aggregate_id, Current(current.aggregate, version, seq, prev, tail_len))
         return version
 
     # ------------------------------------------------------------------ loading
-    async def _load(self, aggregate_id: str) -> _Loaded[A] | None:
+    async def _load(self, aggregate_id: str) -> Current[A] | None:
         cached = self._cache.get(aggregate_id)
         if cached is not None:
             head = await self.heads.head(aggregate_id, full=False)
@@ -264,6 +282,8 @@ class EventSourcedRepository(Generic[A]):
                 f"{aggregate_id}: {reason.get('code')} at entry {reason.get('seq')}: {reason.get('message_vi')}"
             )
         snap = head.get("snapshot")
+        if snap is not None and snap.get("state") is None:
+            return await self._replay_all(aggregate_id, head)
         after, prev = (int(snap["seq"]), str(snap["hash"])) if snap else (0, GENESIS_HASH)
         tail = [ChainEntry.from_dict(e) for e in head.get("tail", [])]
         result = verify(tail, after_seq=after, prev_hash=prev)
@@ -274,7 +294,25 @@ class EventSourcedRepository(Generic[A]):
         aggregate = self.restore(snap["state"]) if snap else self.new()
         for entry in tail:
             aggregate._apply(_decode(entry))
-        loaded = _Loaded(aggregate, int(head["version"]), after + len(tail), result.head_hash, len(tail))
+        loaded = Current(aggregate, int(head["version"]), after + len(tail), result.head_hash, len(tail))
+        self._remember(aggregate_id, loaded)
+        return loaded
+
+    async def _replay_all(self, aggregate_id: str, head: Mapping[str, Any]) -> Current[A]:
+        """A cold load of an aggregate kept without snapshot state: the whole chain, verified."""
+        got = await self.entries(aggregate_id)
+        assert got is not None
+        chain, result = got
+        if not result.ok or result.head_hash != head.get("head_hash"):
+            raise TamperedHistory(
+                f"{aggregate_id}: {result.reason_code or 'head_mismatch'} at entry {result.first_broken_seq}: {result.message_vi}"
+            )
+        aggregate = self.new()
+        for entry in chain:
+            aggregate._apply(_decode(entry))
+        loaded = Current(
+            aggregate, int(head["version"]), len(chain), result.head_hash, int(head.get("tail_len", 0))
+        )
         self._remember(aggregate_id, loaded)
         return loaded
 
@@ -282,6 +320,8 @@ class EventSourcedRepository(Generic[A]):
         self, prefix: list[ChainEntry], snap: Mapping[str, Any], ok: VerificationResult
     ) -> VerificationResult:
         seq = int(snap["seq"])
+        if snap.get("state") is None and len(prefix) == seq:
+            return ok  # kept without snapshot state: the chain alone is the proof
         if len(prefix) != seq or (prefix and prefix[-1].hash != snap["hash"]):
             return VerificationResult(
                 False,
@@ -307,7 +347,7 @@ class EventSourcedRepository(Generic[A]):
             )
         return ok
 
-    def _remember(self, aggregate_id: str, loaded: _Loaded[A]) -> None:
+    def _remember(self, aggregate_id: str, loaded: Current[A]) -> None:
         self._cache[aggregate_id] = loaded
         self._cache.move_to_end(aggregate_id)
         while len(self._cache) > self.cache_size:
