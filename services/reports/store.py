@@ -23,7 +23,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.reports.domain.dead_letters import DeadLetter
-from services.reports.domain.decision_view import DecisionView, record, view_of
+from services.reports.domain.decision_view import record, view_of
+from services.reports.domain.view_model import DecisionView
 from shared.contract.events.decisions import DecisionFact, RequestRejected
 from shared.reliability.unit_of_work import Change, Outcome, apply
 from shared.store import AggregateStore, Doc, Stored

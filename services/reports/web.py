@@ -19,14 +19,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from services.reports.domain.compliance import ComplianceReport, compliance
-from services.reports.domain.decision_view import (
-    CONSULTEE_STATUS_VI,
-    STANCE_VI,
-    STATUS_VI,
-    DecisionStatus,
-    DecisionView,
-    role_vi,
-)
+from services.reports.domain.labels import CONSULTEE_STATUS_VI, STANCE_VI, STATUS_VI, role_vi
 from services.reports.domain.periods import (
     InvalidPeriod,
     Period,
@@ -36,6 +29,8 @@ from services.reports.domain.periods import (
     period_of,
 )
 from services.reports.domain.report_text import percent_vi, render_markdown
+from services.reports.domain.view_model import DecisionView
+from services.reports.domain.view_status import DecisionStatus
 from services.reports.names import OrgNames
 from services.reports.store import ReportsStore
 from shared.access.guard import Access, today_vn

@@ -17,8 +17,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.reports.domain.decision_view import ConsulteeStatus, DecisionView
 from services.reports.domain.periods import Period
+from services.reports.domain.view_model import DecisionView
+from services.reports.domain.view_status import ConsulteeStatus
 
 UnitName = Callable[[str], str]
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from services.reports.domain.compliance import ComplianceReport, Counts
-from services.reports.domain.decision_view import role_vi
+from services.reports.domain.labels import role_vi
 from services.reports.domain.periods import format_vn
 
 Name = Callable[[str], str]
