@@ -32,7 +32,7 @@ from services.reports.domain.report_text import percent_vi, render_markdown
 from services.reports.domain.view_model import DecisionView
 from services.reports.domain.view_status import DecisionStatus
 from services.reports.names import OrgNames
-from services.reports.store import ReportsStore
+from services.reports.ports import ReportsQueries
 from shared.access.guard import Access, today_vn
 from shared.access.roles import CASEWORK, Identity, Role
 
@@ -99,7 +99,9 @@ def view_units(v: DecisionView) -> list[str]:
     return [u for u in dict.fromkeys(units) if u]
 
 
-def make_router(store: ReportsStore, names: OrgNames, access: Access, *, list_limit: int = 200) -> APIRouter:
+def make_router(
+    store: ReportsQueries, names: OrgNames, access: Access, *, list_limit: int = 200
+) -> APIRouter:
     """The console and its JSON API. Every decision shown is one the signed-in person's units issue
     or are consulted on (or units above them), or the person is an auditor; dead letters are for
     operators; the compliance report counts only what the reader may see."""

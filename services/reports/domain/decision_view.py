@@ -74,6 +74,14 @@ def view_of(decision_id: str, state: Mapping[str, Any]) -> DecisionView:
     return project(decision_id, facts_of(state), rejections_of(state))
 
 
+def recorded(
+    state: Mapping[str, Any] | None, event: DecisionFact | RequestRejected
+) -> tuple[State, DecisionView] | None:
+    """:func:`record` then :func:`view_of`: the new state and its view, ``None`` for a duplicate."""
+    new = record(state, event)
+    return None if new is None else (new, view_of(event.decision_id, new))
+
+
 def build(decision_id: str, events: Iterable[DecisionFact | RequestRejected]) -> DecisionView:
     """Record the events in the given order (duplicates allowed) and project: for tests and replays."""
     state: State = {}
