@@ -16,7 +16,7 @@ from typing import Any
 from faststream.kafka.annotations import KafkaMessage
 
 from services.reports.domain.dead_letters import DeadLetter, from_record
-from services.reports.store import ReportsStore
+from services.reports.ports import ReportsStorePort
 from shared.contract.envelope import Envelope, Event
 from shared.contract.events.decisions import DECISION_FACTS, DecisionFact, RequestRejected
 from shared.contract.events.org import ORG_EVENT_TYPES
@@ -27,7 +27,9 @@ log = logging.getLogger("reports.handlers")
 
 
 class ReportsHandlers:
-    def __init__(self, store: ReportsStore, replica: OrgReplica, *, retry_max_seconds: float = 5.0) -> None:
+    def __init__(
+        self, store: ReportsStorePort, replica: OrgReplica, *, retry_max_seconds: float = 5.0
+    ) -> None:
         self.store = store
         self.replica = replica
         self.retry_max_seconds = retry_max_seconds

@@ -19,14 +19,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from services.reports.domain.compliance import ComplianceReport, compliance
-from services.reports.domain.decision_view import (
-    CONSULTEE_STATUS_VI,
-    STANCE_VI,
-    STATUS_VI,
-    DecisionStatus,
-    DecisionView,
-    role_vi,
-)
+from services.reports.domain.labels import CONSULTEE_STATUS_VI, STANCE_VI, STATUS_VI, role_vi
 from services.reports.domain.periods import (
     InvalidPeriod,
     Period,
@@ -36,8 +29,10 @@ from services.reports.domain.periods import (
     period_of,
 )
 from services.reports.domain.report_text import percent_vi, render_markdown
+from services.reports.domain.view_model import DecisionView
+from services.reports.domain.view_status import DecisionStatus
 from services.reports.names import OrgNames
-from services.reports.store import ReportsStore
+from services.reports.ports import ReportsQueries
 from shared.access.guard import Access, today_vn
 from shared.access.roles import CASEWORK, Identity, Role
 
@@ -66,13 +61,21 @@ def _env() -> jinja2.Environment:
     return env
 
 
+def _period_or_quarter(code: str | None, now: datetime) -> Period:
+    """The period asked for, or the current quarter; :class:`InvalidPeriod` for an unreadable code."""
+    return parse_period(code) if code else period_of(now, PeriodKind.QUARTER)
+
+
 def _period(code: str | None, now: datetime) -> Period:
-    if not code:
-        return period_of(now, PeriodKind.QUARTER)
+    """:func:`_period_or_quarter` for the API: an unreadable code is a 400."""
     try:
-        return parse_period(code)
+        return _period_or_quarter(code, now)
     except InvalidPeriod as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from exc
+
+
+def _issuer_name(v: DecisionView, names: OrgNames) -> str | None:
+    return names.unit(v.issuer_unit_id, v.drafted_at) if v.issuer_unit_id else None
 
 
 def _summary(v: DecisionView, names: OrgNames) -> dict[str, Any]:
@@ -80,7 +83,7 @@ def _summary(v: DecisionView, names: OrgNames) -> dict[str, Any]:
         "decision_id": v.decision_id,
         "title": v.title,
         "issuer_unit_id": v.issuer_unit_id,
-        "issuer_name": names.unit(v.issuer_unit_id, v.drafted_at) if v.issuer_unit_id else None,
+        "issuer_name": _issuer_name(v, names),
         "status": v.status.value,
         "status_vi": v.status_vi,
         "draft_version": v.draft_version,
@@ -104,7 +107,9 @@ def view_units(v: DecisionView) -> list[str]:
     return [u for u in dict.fromkeys(units) if u]
 
 
-def make_router(store: ReportsStore, names: OrgNames, access: Access, *, list_limit: int = 200) -> APIRouter:
+def make_router(
+    store: ReportsQueries, names: OrgNames, access: Access, *, list_limit: int = 200
+) -> APIRouter:
     """The console and its JSON API. Every decision shown is one the signed-in person's units issue
     or are consulted on (or units above them), or the person is an auditor; dead letters are for
     operators; the compliance report counts only what the reader may see."""
@@ -115,10 +120,16 @@ def make_router(store: ReportsStore, names: OrgNames, access: Access, *, list_li
     def visible(identity: Identity, views: list[DecisionView]) -> list[DecisionView]:
         return [v for v in views if access.may_read_case(identity, view_units(v))]
 
+    def may_report_on(identity: Identity, unit: str | None) -> bool:
+        """All units (counting only what the reader may see), or one unit the reader covers or audits."""
+        return (
+            not unit
+            or identity.has_role({Role.AUDITOR}, today_vn())
+            or access.covers(identity, CASEWORK, [unit])
+        )
+
     async def check_unit(request: Request, identity: Identity, unit: str | None) -> None:
-        if unit and not (
-            identity.has_role({Role.AUDITOR}, today_vn()) or access.covers(identity, CASEWORK, [unit])
-        ):
+        if not may_report_on(identity, unit):
             await access.check(request, identity, False, "báo cáo")
 
     def page(template: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
@@ -153,7 +164,7 @@ def make_router(store: ReportsStore, names: OrgNames, access: Access, *, list_li
         await access.check(request, identity, access.may_read_case(identity, view_units(view)), "văn bản")
         out = view.model_dump(mode="json")
         out["status_vi"] = view.status_vi
-        out["issuer_name"] = names.unit(view.issuer_unit_id, view.drafted_at) if view.issuer_unit_id else None
+        out["issuer_name"] = _issuer_name(view, names)
         return out
 
     @router.get("/api/compliance", tags=["api"])
@@ -227,13 +238,11 @@ def make_router(store: ReportsStore, names: OrgNames, access: Access, *, list_li
         unit: str | None = None,
         identity: Identity = access.signed_in(page=True),
     ) -> HTMLResponse:
-        if unit and not (
-            identity.has_role({Role.AUDITOR}, today_vn()) or access.covers(identity, CASEWORK, [unit])
-        ):
+        if not may_report_on(identity, unit):
             return page("error.html", status_code=403, message="Không có quyền xem báo cáo của đơn vị này.")
         now = datetime.now(UTC)
         try:
-            p = parse_period(period) if period else period_of(now, PeriodKind.QUARTER)
+            p = _period_or_quarter(period, now)
         except InvalidPeriod as exc:
             return page("error.html", status_code=400, message=str(exc))
         report = await report_for(identity, p, unit)

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Protocol, TypedDict, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.reports.domain.decision_view import ConsulteeStatus, DecisionView
 from services.reports.domain.periods import Period
+from services.reports.domain.view_model import ConsulteeView, DecisionView
+from services.reports.domain.view_status import WITHOUT_OPINION
 
 UnitName = Callable[[str], str]
 
@@ -78,11 +80,22 @@ class ConsulteeRow(_Model):
     escalations: int = 0
 
 
-class ExceptionItem(_Model):
+class _Case(TypedDict):
+    """Which decision an item of the report's lists is about."""
+
+    decision_id: str
+    title: str
+    unit_id: str
+
+
+class _CaseItem(_Model):
     decision_id: str
     title: str
     unit_id: str
     at: datetime
+
+
+class ExceptionItem(_CaseItem):
     by_person_id: str
     role: str
     reason: str
@@ -90,11 +103,7 @@ class ExceptionItem(_Model):
     invalidated: bool = False
 
 
-class RefusalItem(_Model):
-    decision_id: str
-    title: str
-    unit_id: str
-    at: datetime
+class RefusalItem(_CaseItem):
     requested_by: str
     missing: list[str]
 
@@ -111,6 +120,24 @@ class ComplianceReport(_Model):
     refusals: list[RefusalItem] = Field(default_factory=list)
 
 
+class _Dated(Protocol):
+    @property
+    def at(self) -> datetime: ...
+
+
+_D = TypeVar("_D", bound=_Dated)
+
+
+def _within(period: Period, items: Iterable[_D]) -> list[_D]:
+    """The items whose fact happened in ``period``."""
+    return [x for x in items if period.contains(x.at)]
+
+
+def _without_opinion(view: DecisionView) -> list[ConsulteeView]:
+    """The required consultees that gave no opinion (missing or waived by an override)."""
+    return [k for k in view.consultees if k.required and k.status in WITHOUT_OPINION]
+
+
 def counts_of(view: DecisionView, period: Period) -> Counts:
     """What one decision contributes to ``period``."""
     c = Counts()
@@ -120,18 +147,15 @@ def counts_of(view: DecisionView, period: Period) -> Counts:
         c.issued = 1
         c.issued_with_exception = int(view.with_exception)
         c.issued_full = 1 - c.issued_with_exception
-        c.consultees_without_opinion = sum(
-            1
-            for k in view.consultees
-            if k.required and k.status in (ConsulteeStatus.MISSING, ConsulteeStatus.OVERRIDDEN)
-        )
-    c.overrides = sum(1 for o in view.overrides if period.contains(o.at))
-    c.refused_attempts = sum(1 for r in view.refusals if period.contains(r.at))
-    c.opinions_on_time = sum(1 for o in view.opinions if not o.late and period.contains(o.at))
-    c.opinions_late = sum(1 for o in view.opinions if o.late and period.contains(o.at))
-    c.escalations = sum(1 for e in view.escalations if period.contains(e.at))
+        c.consultees_without_opinion = len(_without_opinion(view))
+    c.overrides = len(_within(period, view.overrides))
+    c.refused_attempts = len(_within(period, view.refusals))
+    opinions = _within(period, view.opinions)
+    c.opinions_on_time = sum(1 for o in opinions if not o.late)
+    c.opinions_late = sum(1 for o in opinions if o.late)
+    c.escalations = len(_within(period, view.escalations))
     c.withdrawn = int(period.contains(view.withdrawn_at))
-    c.requests_rejected = sum(1 for r in view.rejections if period.contains(r.at))
+    c.requests_rejected = len(_within(period, view.rejections))
     return c
 
 
@@ -164,33 +188,25 @@ def compliance(
             row.add(counts)
             report.total.add(counts)
         _consultee_rows(view, period, consultees, unit_name)
-        for o in view.overrides:
-            if period.contains(o.at):
-                report.exceptions.append(
-                    ExceptionItem(
-                        decision_id=view.decision_id,
-                        title=view.title,
-                        unit_id=uid,
-                        at=o.at,
-                        by_person_id=o.by_person_id,
-                        role=o.role,
-                        reason=o.reason,
-                        consultee_unit_ids=o.consultee_unit_ids,
-                        invalidated=o.invalidated,
-                    )
-                )
-        for r in view.refusals:
-            if period.contains(r.at):
-                report.refusals.append(
-                    RefusalItem(
-                        decision_id=view.decision_id,
-                        title=view.title,
-                        unit_id=uid,
-                        at=r.at,
-                        requested_by=r.requested_by,
-                        missing=[m.message_vi for m in r.missing],
-                    )
-                )
+        case = _Case(decision_id=view.decision_id, title=view.title, unit_id=uid)
+        report.exceptions += [
+            ExceptionItem(
+                **case,
+                at=o.at,
+                by_person_id=o.by_person_id,
+                role=o.role,
+                reason=o.reason,
+                consultee_unit_ids=o.consultee_unit_ids,
+                invalidated=o.invalidated,
+            )
+            for o in _within(period, view.overrides)
+        ]
+        report.refusals += [
+            RefusalItem(
+                **case, at=r.at, requested_by=r.requested_by, missing=[m.message_vi for m in r.missing]
+            )
+            for r in _within(period, view.refusals)
+        ]
     report.rows = sorted(rows.values(), key=lambda r: (r.unit_name, r.unit_id))
     report.consultees = sorted(consultees.values(), key=lambda r: (r.unit_name, r.unit_id))
     report.exceptions.sort(key=lambda e: (e.at, e.decision_id))
@@ -210,17 +226,14 @@ def _consultee_rows(
             )
         return r
 
-    for o in view.opinions:
-        if period.contains(o.at):
-            r = row(o.consultee_unit_id)
-            if o.late:
-                r.late += 1
-            else:
-                r.on_time += 1
-    for e in view.escalations:
-        if period.contains(e.at):
-            row(e.consultee_unit_id).escalations += 1
+    for o in _within(period, view.opinions):
+        r = row(o.consultee_unit_id)
+        if o.late:
+            r.late += 1
+        else:
+            r.on_time += 1
+    for e in _within(period, view.escalations):
+        row(e.consultee_unit_id).escalations += 1
     if period.contains(view.issued_at):
-        for k in view.consultees:
-            if k.required and k.status in (ConsulteeStatus.MISSING, ConsulteeStatus.OVERRIDDEN):
-                row(k.unit_id).without_opinion += 1
+        for k in _without_opinion(view):
+            row(k.unit_id).without_opinion += 1

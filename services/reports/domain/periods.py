@@ -106,34 +106,29 @@ def _check_year(year: int) -> None:
         raise InvalidPeriod(f"Năm {year} nằm ngoài khoảng cho phép (1900–9998).")
 
 
-def month(year: int, month_: int) -> Period:
+def _nth(year: int, n: int, *, months: int, kind: PeriodKind, code: str, name_vi: str) -> Period:
+    """The ``n``-th period of ``months`` months of ``year`` (1-based), with its code."""
     _check_year(year)
-    if not 1 <= month_ <= 12:
-        raise InvalidPeriod(f"Tháng {month_} không hợp lệ.")
-    return Period(
-        date(year, month_, 1), _add_months(year, month_, 1), PeriodKind.MONTH, f"{year}-{month_:02d}"
-    )
+    if not 1 <= n <= 12 // months:
+        raise InvalidPeriod(f"{name_vi} {n} không hợp lệ.")
+    first = months * (n - 1) + 1
+    return Period(date(year, first, 1), _add_months(year, first, months), kind, code)
+
+
+def month(year: int, month_: int) -> Period:
+    return _nth(year, month_, months=1, kind=PeriodKind.MONTH, code=f"{year}-{month_:02d}", name_vi="Tháng")
 
 
 def quarter(year: int, q: int) -> Period:
-    _check_year(year)
-    if not 1 <= q <= 4:
-        raise InvalidPeriod(f"Quý {q} không hợp lệ.")
-    m = 3 * (q - 1) + 1
-    return Period(date(year, m, 1), _add_months(year, m, 3), PeriodKind.QUARTER, f"{year}-Q{q}")
+    return _nth(year, q, months=3, kind=PeriodKind.QUARTER, code=f"{year}-Q{q}", name_vi="Quý")
 
 
 def half(year: int, h: int) -> Period:
-    _check_year(year)
-    if not 1 <= h <= 2:
-        raise InvalidPeriod(f"Kỳ 6 tháng {h} không hợp lệ.")
-    m = 6 * (h - 1) + 1
-    return Period(date(year, m, 1), _add_months(year, m, 6), PeriodKind.HALF, f"{year}-H{h}")
+    return _nth(year, h, months=6, kind=PeriodKind.HALF, code=f"{year}-H{h}", name_vi="Kỳ 6 tháng")
 
 
 def year(y: int) -> Period:
-    _check_year(y)
-    return Period(date(y, 1, 1), date(y + 1, 1, 1), PeriodKind.YEAR, f"{y}")
+    return _nth(y, 1, months=12, kind=PeriodKind.YEAR, code=f"{y}", name_vi="Năm")
 
 
 _PATTERNS: tuple[tuple[re.Pattern[str], PeriodKind], ...] = (

@@ -9,11 +9,11 @@ the report and the console cannot disagree.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from services.reports.domain.compliance import ComplianceReport, Counts
-from services.reports.domain.decision_view import role_vi
+from services.reports.domain.compliance import ComplianceReport, Counts, ExceptionItem, RefusalItem
+from services.reports.domain.labels import role_vi
 from services.reports.domain.periods import format_vn
 
 Name = Callable[[str], str]
@@ -31,8 +31,44 @@ def percent_vi(value: float | None) -> str:
     return f"{value * 100:.1f}%".replace(".", ",")
 
 
+UNIT_TABLE = (
+    "| Đơn vị | Ban hành | Đủ ý kiến | Ngoại lệ | Bị từ chối ban hành | Ý kiến đúng hạn | Ý kiến quá hạn | Báo cáo quá hạn |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
+)
+
+CONSULTEE_TABLE = (
+    "| Cơ quan, tổ chức | Đúng hạn | Quá hạn | Không có ý kiến khi ban hành | Báo cáo quá hạn |",
+    "|---|---:|---:|---:|---:|",
+)
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _row(*cells: object) -> str:
+    """One Markdown table row."""
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _figures(c: Counts) -> tuple[int, ...]:
+    """The numbers of a row of the issuing units' table, in its columns' order."""
+    return (
+        c.issued,
+        c.issued_full,
+        c.issued_with_exception,
+        c.refused_attempts,
+        c.opinions_on_time,
+        c.opinions_late,
+        c.escalations,
+    )
+
+
+def _section(
+    items: Sequence[str], none: str, *, head: Sequence[str] = (), foot: Sequence[str] = ()
+) -> list[str]:
+    """A table (head, rows, foot) or a numbered list; the sentence ``none`` when it has no items."""
+    return [*head, *items, *foot] if items else [none]
 
 
 def _summary(t: Counts) -> list[str]:
@@ -79,55 +115,32 @@ def render_markdown(
         "### II. Theo đơn vị ban hành",
         "",
     ]
-    if report.rows:
-        lines += [
-            "| Đơn vị | Ban hành | Đủ ý kiến | Ngoại lệ | Bị từ chối ban hành | Ý kiến đúng hạn | Ý kiến quá hạn | Báo cáo quá hạn |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|",
-        ]
-        for r in report.rows:
-            lines.append(
-                f"| {_cell(r.unit_name)} | {r.issued} | {r.issued_full} | {r.issued_with_exception} | "
-                f"{r.refused_attempts} | {r.opinions_on_time} | {r.opinions_late} | {r.escalations} |"
-            )
-        t = report.total
-        lines.append(
-            f"| **Tổng cộng** | **{t.issued}** | **{t.issued_full}** | **{t.issued_with_exception}** | "
-            f"**{t.refused_attempts}** | **{t.opinions_on_time}** | **{t.opinions_late}** | **{t.escalations}** |"
-        )
-    else:
-        lines.append("Không có hoạt động trong kỳ.")
+    total = _row("**Tổng cộng**", *(f"**{n}**" for n in _figures(report.total)))
+    lines += _section(
+        [_row(_cell(r.unit_name), *_figures(r)) for r in report.rows],
+        "Không có hoạt động trong kỳ.",
+        head=UNIT_TABLE,
+        foot=(total,),
+    )
     lines += ["", "### III. Ý kiến của các cơ quan, tổ chức được lấy ý kiến", ""]
-    if report.consultees:
-        lines += [
-            "| Cơ quan, tổ chức | Đúng hạn | Quá hạn | Không có ý kiến khi ban hành | Báo cáo quá hạn |",
-            "|---|---:|---:|---:|---:|",
-        ]
-        for c in report.consultees:
-            lines.append(
-                f"| {_cell(c.unit_name)} | {c.on_time} | {c.late} | {c.without_opinion} | {c.escalations} |"
-            )
-    else:
-        lines.append("Không có ý kiến nào trong kỳ.")
+    lines += _section(
+        [
+            _row(_cell(c.unit_name), c.on_time, c.late, c.without_opinion, c.escalations)
+            for c in report.consultees
+        ],
+        "Không có ý kiến nào trong kỳ.",
+        head=CONSULTEE_TABLE,
+    )
     lines += ["", "### IV. Các trường hợp ngoại lệ (ban hành không chờ đủ ý kiến)", ""]
-    if report.exceptions:
-        for i, e in enumerate(report.exceptions, 1):
-            cancelled = " *(đã hết hiệu lực do dự thảo được sửa)*" if e.invalidated else ""
-            lines.append(
-                f"{i}. «{e.title}» ({e.decision_id}) — {unit_name(e.unit_id)}, {format_vn(e.at)}: "
-                f"{person_name(e.by_person_id)} ({role_vi(e.role)}) cho phép không chờ ý kiến của "
-                f"{', '.join(unit_name(u) for u in e.consultee_unit_ids)}. Lý do: {e.reason}{cancelled}"
-            )
-    else:
-        lines.append("Không có trường hợp ngoại lệ.")
+    lines += _section(
+        [f"{i}. {_exception(e, unit_name, person_name)}" for i, e in enumerate(report.exceptions, 1)],
+        "Không có trường hợp ngoại lệ.",
+    )
     lines += ["", "### V. Các lần đề nghị ban hành bị từ chối", ""]
-    if report.refusals:
-        for i, x in enumerate(report.refusals, 1):
-            lines.append(
-                f"{i}. «{x.title}» ({x.decision_id}) — {unit_name(x.unit_id)}, {format_vn(x.at)}, "
-                f"người đề nghị {person_name(x.requested_by)}. Còn thiếu: {'; '.join(m.rstrip('.') for m in x.missing)}."
-            )
-    else:
-        lines.append("Không có.")
+    lines += _section(
+        [f"{i}. {_refusal(x, unit_name, person_name)}" for i, x in enumerate(report.refusals, 1)],
+        "Không có.",
+    )
     lines += [
         "",
         "### VI. Kiến nghị",
@@ -136,3 +149,19 @@ def render_markdown(
         "",
     ]
     return "\n".join(lines)
+
+
+def _exception(e: ExceptionItem, unit_name: Name, person_name: Name) -> str:
+    cancelled = " *(đã hết hiệu lực do dự thảo được sửa)*" if e.invalidated else ""
+    return (
+        f"«{e.title}» ({e.decision_id}) — {unit_name(e.unit_id)}, {format_vn(e.at)}: "
+        f"{person_name(e.by_person_id)} ({role_vi(e.role)}) cho phép không chờ ý kiến của "
+        f"{', '.join(unit_name(u) for u in e.consultee_unit_ids)}. Lý do: {e.reason}{cancelled}"
+    )
+
+
+def _refusal(x: RefusalItem, unit_name: Name, person_name: Name) -> str:
+    return (
+        f"«{x.title}» ({x.decision_id}) — {unit_name(x.unit_id)}, {format_vn(x.at)}, "
+        f"người đề nghị {person_name(x.requested_by)}. Còn thiếu: {'; '.join(m.rstrip('.') for m in x.missing)}."
+    )

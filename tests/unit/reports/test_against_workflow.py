@@ -12,7 +12,8 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.reports.domain.decision_view import ConsulteeStatus, DecisionStatus, build
+from services.reports.domain.decision_view import build
+from services.reports.domain.view_status import ConsulteeStatus, DecisionStatus
 from services.tasks.domain.decision import Decision
 from tests.unit.tasks.factories import AUTHORISED_ROLE, BOARD, DEADLINE, T0, UNITS, consulting, give
 

@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.reports.domain.compliance import Counts, compliance, counts_of
-from services.reports.domain.decision_view import DecisionView, build
+from services.reports.domain.decision_view import build
 from services.reports.domain.periods import VN_TZ, parse_period
+from services.reports.domain.view_model import DecisionView
 from tests.unit.reports.factories import (
     BOARD,
     ISSUER,

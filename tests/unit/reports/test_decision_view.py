@@ -7,14 +7,9 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.reports.domain.decision_view import (
-    ConsulteeStatus,
-    DecisionStatus,
-    DecisionView,
-    build,
-    record,
-    view_of,
-)
+from services.reports.domain.decision_view import build, record, view_of
+from services.reports.domain.view_model import DecisionView
+from services.reports.domain.view_status import ConsulteeStatus, DecisionStatus
 from shared.contract.events.decisions import DecisionFact, RequestRejected
 from tests.unit.reports.factories import (
     BOARD,

@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 from joserfc.jwk import OKPKey
 
 from services.reports.domain.dead_letters import DeadLetter, from_record
-from services.reports.domain.decision_view import DecisionView, build
+from services.reports.domain.decision_view import build
+from services.reports.domain.view_model import DecisionView
 from services.reports.names import OrgNames
 from services.reports.web import make_router
 from shared.access.audit import MemoryAuditLog
