@@ -56,7 +56,7 @@ from shared.orgmodel.policy import (
     PolicyRule,
 )
 from shared.orgmodel.registry import OrgRegistry
-from shared.orgmodel.seed_format import HistoryOp, Seed
+from shared.orgmodel.seed_specs import HistoryOp, Seed
 from shared.orgmodel.units import Level, NewUnit, UnitKind
 
 
