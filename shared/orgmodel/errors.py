@@ -10,6 +10,12 @@ can be re-rendered or logged without string surgery.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
+
+
+def day_vi(on: date) -> str:
+    """A date as Vietnamese messages write it: ``01/07/2025``."""
+    return on.strftime("%d/%m/%Y")
 
 
 class OrgDomainError(Exception):

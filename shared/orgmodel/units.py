@@ -160,6 +160,11 @@ class Timeline(Generic[T]):
                 )
         return cls(list(ordered))
 
+    @classmethod
+    def starting(cls, on: date, value: T) -> Timeline[T]:
+        """``value`` from ``on`` until further notice."""
+        return cls([Dated(Interval(on), value)])
+
     def entry_at(self, on: date) -> Dated[T] | None:
         for entry in reversed(self.entries):
             if entry.interval.contains(on):
@@ -204,8 +209,40 @@ class Timeline(Generic[T]):
         return [e.interval.start for e in self.entries]
 
 
+class TreeNode:
+    """What a địa bàn and a unit share: an id, a life, dated names and parents, successors at the end.
+
+    Not a dataclass: :class:`Locality` and :class:`Unit` declare the fields themselves (their
+    order is their constructor's); this class holds the behaviour the two trees share.
+    """
+
+    id: str
+    existence: Interval
+    names: Timeline[str]
+    parents: Timeline[str | None]
+    successor_ids: tuple[str, ...]
+
+    def exists_at(self, on: date) -> bool:
+        return self.existence.contains(on)
+
+    def name_at(self, on: date) -> str | None:
+        entry = self.names.entry_at(on)
+        return entry.value if entry else None
+
+    def parent_at(self, on: date) -> str | None:
+        entry = self.parents.entry_at(on)
+        return entry.value if entry else None
+
+    def end(self, on: date, successors: tuple[str, ...]) -> None:
+        """Stop existing on ``on`` (dated values close with it), naming who carries on."""
+        self.existence = Interval(self.existence.start, on)
+        self.names.close(on)
+        self.parents.close(on)
+        self.successor_ids = successors
+
+
 @dataclass
-class Locality:
+class Locality(TreeNode):
     """A địa bàn (administrative area: province / district / commune...).
 
     Units belong to a địa bàn; "the same level" in the consultation rule means
@@ -220,20 +257,9 @@ class Locality:
     parents: Timeline[str | None]
     successor_ids: tuple[str, ...] = ()
 
-    def exists_at(self, on: date) -> bool:
-        return self.existence.contains(on)
-
-    def name_at(self, on: date) -> str | None:
-        entry = self.names.entry_at(on)
-        return entry.value if entry else None
-
-    def parent_at(self, on: date) -> str | None:
-        entry = self.parents.entry_at(on)
-        return entry.value if entry else None
-
 
 @dataclass
-class Unit:
+class Unit(TreeNode):
     """A unit (đơn vị / cơ quan / tổ chức) of the political system.
 
     ``function`` distinguishes units of the same kind at one địa bàn (e.g. the five
@@ -252,20 +278,15 @@ class Unit:
     successor_ids: tuple[str, ...] = ()
     end_reason: str | None = None
 
-    def exists_at(self, on: date) -> bool:
-        return self.existence.contains(on)
-
-    def name_at(self, on: date) -> str | None:
-        entry = self.names.entry_at(on)
-        return entry.value if entry else None
-
-    def parent_at(self, on: date) -> str | None:
-        entry = self.parents.entry_at(on)
-        return entry.value if entry else None
-
     def locality_at(self, on: date) -> str | None:
         entry = self.localities.entry_at(on)
         return entry.value if entry else None
+
+    def end_for(self, on: date, successors: tuple[str, ...], reason: str) -> None:
+        """:meth:`end` and leave its địa bàn too, saying why (``merged``, ``split``, ``dissolved``)."""
+        self.end(on, successors)
+        self.localities.close(on)
+        self.end_reason = reason
 
 
 @dataclass(frozen=True)
