@@ -46,7 +46,6 @@ from shared.contract.events.org import (
 )
 from shared.orgmodel.errors import OrgDomainError, PolicyError
 from shared.orgmodel.hierarchy import NewLocality
-from shared.orgmodel.people import ContactChannels
 from shared.orgmodel.policy import (
     ConsultationPolicy,
     ConsulteeGroup,
@@ -55,6 +54,7 @@ from shared.orgmodel.policy import (
     OverrideAuthority,
     PolicyRule,
 )
+from shared.orgmodel.positions import ContactChannels
 from shared.orgmodel.registry import OrgRegistry
 from shared.orgmodel.seed_specs import HistoryOp, Seed
 from shared.orgmodel.units import Level, NewUnit, UnitKind

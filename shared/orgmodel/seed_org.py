@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from shared.orgmodel.people import ContactChannels
+from shared.orgmodel.positions import ContactChannels
 from shared.orgmodel.seed_specs import (
     AssignmentSpec,
     DelegationSpec,

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 from shared.orgmodel.errors import OrgDomainError, SeedFormatError
-from shared.orgmodel.people import ContactChannels
+from shared.orgmodel.positions import ContactChannels
 from shared.orgmodel.units import Level, UnitKind
 
 T = TypeVar("T")

@@ -35,14 +35,6 @@ Span = tuple[Interval, str | None]
 """A dated reference: during ``interval``, the node points to the id (None: to no one)."""
 
 
-def _covers(outer: Interval, inner: Interval) -> bool:
-    if inner.start < outer.start:
-        return False
-    if outer.end is None:
-        return True
-    return inner.end is not None and inner.end <= outer.end
-
-
 def _spans(timeline: Timeline[str] | Timeline[str | None]) -> Iterator[Span]:
     return ((e.interval, e.value) for e in timeline.entries)
 
@@ -333,7 +325,7 @@ def _refuse_outliving(
         if target_id is None:
             continue
         target = ref(target_id)
-        if not _covers(target.existence, interval):
+        if not target.existence.covers(interval):
             raise NotActive(refusal(target, interval), code=code, id=target.id, child=child_id)
 
 
@@ -345,7 +337,7 @@ def _refuse_orphans(
 ) -> None:
     """No node points to ``target`` outside its life (``references``: who points, and when)."""
     for child_id, (interval, target_id) in references:
-        if target_id == target.id and not _covers(target.existence, interval):
+        if target_id == target.id and not target.existence.covers(interval):
             raise HasActiveChildren(refusal(child_id, interval), code=code, id=target.id, child=child_id)
 
 

@@ -119,6 +119,14 @@ class Interval:
     def overlaps(self, other: Interval) -> bool:
         return (other.end is None or self.start < other.end) and (self.end is None or other.start < self.end)
 
+    def covers(self, inner: Interval) -> bool:
+        """True if every day of ``inner`` is inside this interval."""
+        if inner.start < self.start:
+            return False
+        if self.end is None:
+            return True
+        return inner.end is not None and inner.end <= self.end
+
     def ends_after(self, on: date) -> bool:
         """True if some day ``>= on`` is inside the interval."""
         return self.end is None or self.end > on
