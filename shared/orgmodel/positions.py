@@ -27,6 +27,7 @@ from shared.orgmodel.errors import (
     OverlappingInterval,
     UnknownReference,
     day_vi,
+    put_once,
 )
 from shared.orgmodel.hierarchy import Hierarchy
 from shared.orgmodel.units import Interval
@@ -176,10 +177,12 @@ class Positions:
         person.contacts = contacts
 
     def define_role(self, spec: RoleSpec) -> None:
-        existing = self.roles.get(spec.code)
-        if existing is not None and existing != spec:
-            raise DuplicateId(f"Chức vụ “{spec.code}” đã được khai báo với thông tin khác.", id=spec.code)
-        self.roles[spec.code] = spec
+        put_once(
+            self.roles,
+            spec.code,
+            spec,
+            lambda: DuplicateId(f"Chức vụ “{spec.code}” đã được khai báo với thông tin khác.", id=spec.code),
+        )
 
     def assign(
         self,

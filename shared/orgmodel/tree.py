@@ -26,6 +26,7 @@ from shared.orgmodel.errors import (
     UnknownParent,
     UnknownReference,
     day_vi,
+    put_once,
 )
 from shared.orgmodel.units import Interval, Level, Locality, Timeline, TreeNode, Unit
 
@@ -51,14 +52,14 @@ class Tree:
 
     def define_level(self, level: Level) -> None:
         """Declare an administrative level. Re-declaring the identical level is a no-op."""
-        existing = self.levels.get(level.code)
-        if existing is not None:
-            if existing == level:
-                return
-            raise DuplicateId(
+        put_once(
+            self.levels,
+            level.code,
+            level,
+            lambda: DuplicateId(
                 f"Cấp hành chính “{level.code}” đã được khai báo với thông tin khác.", id=level.code
-            )
-        self.levels[level.code] = level
+            ),
+        )
 
     def level(self, code: str) -> Level:
         try:

@@ -20,7 +20,7 @@ from enum import StrEnum
 from itertools import pairwise
 from typing import Generic, TypeVar
 
-from shared.orgmodel.errors import InvalidInterval, OverlappingInterval, UnknownUnitKind
+from shared.orgmodel.errors import InvalidInterval, OverlappingInterval, UnknownUnitKind, parse_code
 
 T = TypeVar("T")
 
@@ -64,13 +64,13 @@ class UnitKind(StrEnum):
     @classmethod
     def parse(cls, raw: str) -> UnitKind:
         """Parse a kind code, refusing unknown codes with a Vietnamese message."""
-        try:
-            return cls(raw)
-        except ValueError:
-            known = ", ".join(k.value for k in cls)
-            raise UnknownUnitKind(
+        return parse_code(
+            cls,
+            raw,
+            lambda known: UnknownUnitKind(
                 f"Loại đơn vị “{raw}” không tồn tại; các loại hợp lệ: {known}.", kind=raw
-            ) from None
+            ),
+        )
 
 
 @dataclass(frozen=True)
