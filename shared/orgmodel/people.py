@@ -12,27 +12,9 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from shared.orgmodel.positions import DAN_VAN_DUTY, Acting, Assignment, Positions
+from shared.orgmodel.positions import Acting, Assignment, Positions
+from shared.orgmodel.role_catalog import DAN_VAN_DUTY, HEAD_ROLES
 from shared.orgmodel.units import UnitKind
-
-HEAD_ROLES: tuple[str, ...] = (
-    "bi_thu",
-    "truong_ban",
-    "truong_khoi",
-    "chu_tich",
-    "chu_tich_mttq",
-    "giam_doc",
-    "chanh_van_phong",
-    "truong_phong",
-    "chanh_an",
-    "vien_truong",
-    "chi_huy_truong",
-    "truong_cong_an",
-    "tong_bien_tap",
-    "hieu_truong",
-)
-"""Head (người đứng đầu / thủ trưởng) roles, in the order tried when a unit has no designated
-dân vận duty holder (Quy chế 05-QC/HU, Điều 13 khoản 6: thủ trưởng phụ trách)."""
 
 
 class BlocHeadRule(StrEnum):

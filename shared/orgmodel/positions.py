@@ -15,7 +15,7 @@ charge* of dân vận work is :mod:`shared.orgmodel.people`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -30,10 +30,8 @@ from shared.orgmodel.errors import (
     put_once,
 )
 from shared.orgmodel.hierarchy import Hierarchy
+from shared.orgmodel.role_catalog import ROLE_CATALOG, RoleSpec
 from shared.orgmodel.units import Interval
-
-DAN_VAN_DUTY = "dan_van"
-"""Duty tag on an assignment: "được phân công phụ trách công tác dân vận" (§8)."""
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 .\-]{5,18}[0-9]$")
@@ -68,49 +66,6 @@ class Person:
     id: str
     full_name: str
     contacts: ContactChannels
-
-
-@dataclass(frozen=True)
-class RoleSpec:
-    """A position code. ``single_holder`` roles have at most one holder per unit per day."""
-
-    code: str
-    title_vi: str
-    single_holder: bool
-
-
-ROLE_CATALOG: Mapping[str, RoleSpec] = {
-    r.code: r
-    for r in (
-        RoleSpec("bi_thu", "Bí thư", True),
-        RoleSpec("pho_bi_thu_thuong_truc", "Phó Bí thư Thường trực", True),
-        RoleSpec("pho_bi_thu", "Phó Bí thư", False),
-        RoleSpec("uy_vien_ban_thuong_vu", "Ủy viên Ban Thường vụ", False),
-        RoleSpec("cap_uy_vien", "Cấp ủy viên (Ủy viên Ban Chấp hành)", False),
-        RoleSpec("truong_ban", "Trưởng ban", True),
-        RoleSpec("pho_truong_ban", "Phó Trưởng ban", False),
-        RoleSpec("truong_khoi", "Trưởng Khối dân vận", True),
-        RoleSpec("pho_truong_khoi", "Phó Trưởng Khối dân vận", False),
-        RoleSpec("thanh_vien_khoi", "Thành viên Khối dân vận", False),
-        RoleSpec("chanh_van_phong", "Chánh Văn phòng", True),
-        RoleSpec("pho_chanh_van_phong", "Phó Chánh Văn phòng", False),
-        RoleSpec("chu_tich", "Chủ tịch", True),
-        RoleSpec("pho_chu_tich", "Phó Chủ tịch", False),
-        RoleSpec("chu_tich_mttq", "Chủ tịch Ủy ban Mặt trận Tổ quốc", True),
-        RoleSpec("giam_doc", "Giám đốc", True),
-        RoleSpec("pho_giam_doc", "Phó Giám đốc", False),
-        RoleSpec("truong_phong", "Trưởng phòng", True),
-        RoleSpec("chanh_an", "Chánh án", True),
-        RoleSpec("vien_truong", "Viện trưởng", True),
-        RoleSpec("chi_huy_truong", "Chỉ huy trưởng", True),
-        RoleSpec("truong_cong_an", "Trưởng Công an", True),
-        RoleSpec("tong_bien_tap", "Tổng Biên tập", True),
-        RoleSpec("hieu_truong", "Hiệu trưởng", True),
-        RoleSpec("chuyen_vien", "Chuyên viên", False),
-    )
-}
-"""Known position codes. ``chu_tich_mttq`` is accepted as a synonym of ``chu_tich`` in a
-fatherland_front unit (seeds may use either)."""
 
 
 @dataclass
