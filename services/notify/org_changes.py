@@ -27,7 +27,7 @@ from services.notify.domain.contact_change import Contacts, contact_changes
 from shared.contract.envelope import Envelope, Event
 from shared.contract.events.org import PersonUpdated
 from shared.orgmodel.errors import OrgDomainError
-from shared.orgmodel.people import ContactChannels
+from shared.orgmodel.positions import ContactChannels
 from shared.orgmodel.replica import OrgReplica
 from shared.reliability.consumer import Handler
 

@@ -19,8 +19,9 @@ from datetime import datetime
 
 from services.notify.domain.vi_time import vn_date
 from shared.orgmodel.errors import OrgDomainError, UnknownReference
-from shared.orgmodel.people import HEAD_ROLES, KIEN_GIANG_357
+from shared.orgmodel.people import KIEN_GIANG_357
 from shared.orgmodel.replica import OrgReplica
+from shared.orgmodel.role_catalog import HEAD_ROLES
 
 
 class ReplicaBehind(Exception):

@@ -9,7 +9,8 @@ registry and refused with a precise Vietnamese message (HTTP 400/409/422).
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, is_dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, is_dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any
@@ -72,24 +73,25 @@ class OrgSettings(CommonSettings):
     )
 
     def accounts_source(self) -> tuple[str, str] | None:
-        if self.accounts_yaml:
-            return self.accounts_yaml, "ORG_ACCOUNTS_YAML"
-        path = Path(self.accounts_file) if self.accounts_file else None
-        if path is None and not production():
-            path = secrets_dir() / "accounts.yaml"
-        if path is not None and path.exists():
-            return path.read_text(encoding="utf-8"), str(path)
-        return None
+        return _bootstrap_source(self.accounts_yaml, "ORG_ACCOUNTS_YAML", self.accounts_file, "accounts.yaml")
 
     def systems_source(self) -> tuple[str, str] | None:
-        if self.systems_yaml:
-            return self.systems_yaml, "ORG_SYSTEMS_YAML"
-        path = Path(self.systems_file) if self.systems_file else None
-        if path is None and not production():
-            path = secrets_dir() / "systems.yaml"
-        if path is not None and path.exists():
-            return path.read_text(encoding="utf-8"), str(path)
-        return None
+        return _bootstrap_source(self.systems_yaml, "ORG_SYSTEMS_YAML", self.systems_file, "systems.yaml")
+
+
+def _bootstrap_source(
+    inline: str | None, inline_name: str, file: str | None, generated: str
+) -> tuple[str, str] | None:
+    """A bootstrap document and where it came from: inline, else the file, else (development
+    machine only) the generated ``.cache/secrets/<generated>``; None when there is none."""
+    if inline:
+        return inline, inline_name
+    path = Path(file) if file else None
+    if path is None and not production():
+        path = secrets_dir() / generated
+    if path is not None and path.exists():
+        return path.read_text(encoding="utf-8"), str(path)
+    return None
 
 
 class ProposedEvent(BaseModel):
@@ -102,6 +104,21 @@ class ChangeRequest(BaseModel):
     request_id: str = Field(default_factory=lambda: str(uuid.uuid4()), min_length=1, max_length=200)
     events: list[ProposedEvent] = Field(min_length=1, max_length=500)
     reason: str = Field(default="", max_length=2000, description="why (kept in the audit log)")
+
+
+@dataclass(frozen=True)
+class DocumentRoute:
+    """An import route: a YAML or CSV document in the body, appended as the org events it stands for."""
+
+    path: str
+    name: str
+    media_type: str
+    source: str
+    """The document's name in refusals (``import.yaml (dòng 3): …``)."""
+    audit: str
+    """The audit log's action."""
+    to_events: Callable[[str, str], list[OrgEvent]]
+    doc: str | None = None
 
 
 def _today() -> date:
@@ -387,50 +404,51 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
         await access.changed(request, identity, what, "", request_id=rid, appended=appended)
         return appended
 
-    @app.post("/api/import/yaml", status_code=201)
-    async def import_yaml(
-        body: Annotated[str, Body(media_type="application/yaml")],
-        request: Request,
-        request_id: str | None = None,
-        identity: Identity = access.require(Role.REGISTRY_ADMIN),
-    ) -> dict[str, Any]:
-        """Bulk import in the seed format (services/org/seeds/README.md)."""
-        rid = request_id or str(uuid.uuid4())
-        events = service.yaml_events(body, "import.yaml")
-        return {
-            "request_id": rid,
-            "appended": await _import(request, identity, "org.import_yaml", rid, events),
-        }
+    def document_route(route: DocumentRoute) -> None:
+        """``POST route.path``: the document in the body, turned into org events and appended."""
 
-    @app.post("/api/import/units.csv", status_code=201)
-    async def import_csv(
-        body: Annotated[str, Body(media_type="text/csv")],
-        request: Request,
-        request_id: str | None = None,
-        identity: Identity = access.require(Role.REGISTRY_ADMIN),
-    ) -> dict[str, Any]:
-        rid = request_id or str(uuid.uuid4())
-        events = service.csv_events(body, "units.csv")
-        return {
-            "request_id": rid,
-            "appended": await _import(request, identity, "org.import_csv", rid, events),
-        }
+        async def endpoint(
+            request: Request,
+            body: str = Body(media_type=route.media_type),
+            request_id: str | None = None,
+            identity: Identity = access.require(Role.REGISTRY_ADMIN),
+        ) -> dict[str, Any]:
+            rid = request_id or str(uuid.uuid4())
+            events = route.to_events(body, route.source)
+            return {"request_id": rid, "appended": await _import(request, identity, route.audit, rid, events)}
 
-    @app.post("/api/policies", status_code=201)
-    async def publish_policy(
-        body: Annotated[str, Body(media_type="application/yaml")],
-        request: Request,
-        request_id: str | None = None,
-        identity: Identity = access.require(Role.REGISTRY_ADMIN),
-    ) -> dict[str, Any]:
-        """Publish a new consultation policy version (YAML, see seeds/policy_v1.yaml); only a
-        platform-wide registry administrator may."""
-        rid = request_id or str(uuid.uuid4())
-        events = service.policy_yaml_events(body, "policy.yaml")
-        return {
-            "request_id": rid,
-            "appended": await _import(request, identity, "org.publish_policy", rid, events),
-        }
+        app.post(route.path, status_code=201, name=route.name, description=route.doc)(endpoint)
+
+    for route in (
+        DocumentRoute(
+            "/api/import/yaml",
+            "import_yaml",
+            "application/yaml",
+            "import.yaml",
+            "org.import_yaml",
+            service.yaml_events,
+            "Bulk import in the seed format (services/org/seeds/README.md).",
+        ),
+        DocumentRoute(
+            "/api/import/units.csv",
+            "import_csv",
+            "text/csv",
+            "units.csv",
+            "org.import_csv",
+            service.csv_events,
+        ),
+        DocumentRoute(
+            "/api/policies",
+            "publish_policy",
+            "application/yaml",
+            "policy.yaml",
+            "org.publish_policy",
+            service.policy_yaml_events,
+            "Publish a new consultation policy version (YAML, see seeds/policy_v1.yaml); only a\n"
+            "platform-wide registry administrator may.",
+        ),
+    ):
+        document_route(route)
 
     app.state.service = service
     app.state.runtime = runtime

@@ -12,7 +12,7 @@ sees a mixed fleet. Keep it free of Kafka/Mongo/HTTP except the replica adapter.
 
 from shared.orgmodel.errors import OrgDomainError, SeedFormatError
 from shared.orgmodel.hierarchy import Hierarchy, NewLocality
-from shared.orgmodel.people import KIEN_GIANG_357, THANH_OAI_05, ContactChannels, PeopleRegistry
+from shared.orgmodel.people import KIEN_GIANG_357, THANH_OAI_05, PeopleRegistry
 from shared.orgmodel.policy import (
     ConsultationPolicy,
     ConsultationRequirement,
@@ -22,6 +22,7 @@ from shared.orgmodel.policy import (
     add_working_days,
     required_consultation,
 )
+from shared.orgmodel.positions import ContactChannels
 from shared.orgmodel.projection import Projection, apply, replay, seed_events
 from shared.orgmodel.registry import OrgRegistry
 from shared.orgmodel.units import Level, NewUnit, UnitAt, UnitKind

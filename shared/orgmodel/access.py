@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from shared.access.roles import ALL_UNITS, Grant, Role
-from shared.orgmodel.errors import OrgDomainError
+from shared.orgmodel.errors import OrgDomainError, put_once
 
 
 @dataclass(frozen=True)
@@ -43,13 +43,15 @@ class AccessGrants:
             raise OrgDomainError(
                 "Ngày hết hiệu lực của quyền phải sau ngày bắt đầu.", code="invalid_interval"
             )
-        existing = self.records.get(grant_id)
         record = GrantRecord(grant_id, person_id, Grant(parsed, unit_id, valid_from, valid_to), reason)
-        if existing is not None and existing != record:
-            raise OrgDomainError(
+        put_once(
+            self.records,
+            grant_id,
+            record,
+            lambda: OrgDomainError(
                 f"Mã cấp quyền «{grant_id}» đã được dùng cho một quyền khác.", code="duplicate_grant"
-            )
-        self.records[grant_id] = record
+            ),
+        )
 
     def revoke(self, grant_id: str, on: date) -> None:
         record = self.records.get(grant_id)

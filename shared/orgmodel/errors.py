@@ -9,7 +9,40 @@ can be re-rendered or logged without string surgery.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, MutableMapping
+from datetime import date
+from enum import StrEnum
+from typing import TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
+E = TypeVar("E", bound=StrEnum)
+
+
+def day_vi(on: date) -> str:
+    """A date as Vietnamese messages write it: ``01/07/2025``."""
+    return on.strftime("%d/%m/%Y")
+
+
+def put_once(table: MutableMapping[K, V], key: K, value: V, conflict: Callable[[], OrgDomainError]) -> None:
+    """Register ``value`` under ``key``: the same value again is a no-op, another one raises ``conflict()``.
+
+    How every table of the registry (levels, roles, policy versions, grants) takes a
+    redelivered or re-sent declaration without accepting a contradicting one.
+    """
+    existing = table.get(key)
+    if existing is None:
+        table[key] = value
+    elif existing != value:
+        raise conflict()
+
+
+def parse_code(cls: type[E], raw: str, refusal: Callable[[str], OrgDomainError]) -> E:
+    """The member of ``cls`` whose value is ``raw``; else ``refusal(known)`` with the valid values listed."""
+    try:
+        return cls(raw)
+    except ValueError:
+        raise refusal(", ".join(k.value for k in cls)) from None
 
 
 class OrgDomainError(Exception):

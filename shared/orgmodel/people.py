@@ -1,172 +1,20 @@
-"""People, positions (chức vụ), delegations (ủy quyền / người thay thế) and dân vận duty holders.
+"""Who is in charge of dân vận work (cán bộ phụ trách công tác dân vận) of a unit on a date.
 
-Why positions are effective-dated assignments and not a field on the person: the
-platform must answer "who had to sign / be notified on date D", including after a
-reshuffle, and a person often holds several positions at once (e.g. Ủy viên Ban
-Thường vụ Đảng ủy and Chủ tịch Ủy ban MTTQ xã — exactly the case §8 of Quyết định
-357-QĐ/TU turns on).
-
-Why delegations: the holder of a single-holder role may be away; a delegation for a
-date range makes :meth:`PeopleRegistry.acting_for` return the substitute, so
-notifications and override authority follow the person actually acting.
+Why rules as data (:class:`InChargeRules`): §8 of Quyết định 357-QĐ/TU (Kiên Giang) and
+Quy chế 05-QC/HU (Thanh Oai) name different people for the commune Khối dân vận; the answer
+cites the regulation it rests on. :class:`PeopleRegistry` is the registry of persons, positions
+and delegations (:mod:`shared.orgmodel.positions`) with this question added.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from shared.orgmodel.errors import (
-    AssignmentOverlap,
-    DuplicateId,
-    InvalidOperation,
-    NotActive,
-    OverlappingInterval,
-    UnknownReference,
-)
-from shared.orgmodel.hierarchy import Hierarchy
-from shared.orgmodel.units import Interval, UnitKind
-
-DAN_VAN_DUTY = "dan_van"
-"""Duty tag on an assignment: "được phân công phụ trách công tác dân vận" (§8)."""
-
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE = re.compile(r"^\+?[0-9][0-9 .\-]{5,18}[0-9]$")
-
-
-@dataclass(frozen=True)
-class ContactChannels:
-    """Where a person can be reached: thư điện tử, điện thoại, webhook of their agency system."""
-
-    email: str | None = None
-    phone: str | None = None
-    webhook_url: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.email is not None and not _EMAIL.match(self.email):
-            raise InvalidOperation(
-                f"Địa chỉ thư điện tử “{self.email}” không hợp lệ.", code="invalid_contact"
-            )
-        if self.phone is not None and not _PHONE.match(self.phone):
-            raise InvalidOperation(f"Số điện thoại “{self.phone}” không hợp lệ.", code="invalid_contact")
-        if self.webhook_url is not None and not self.webhook_url.startswith(("https://", "http://")):
-            raise InvalidOperation(
-                f"Địa chỉ webhook “{self.webhook_url}” phải bắt đầu bằng https:// hoặc http://.",
-                code="invalid_contact",
-            )
-
-
-@dataclass
-class Person:
-    """A person (cán bộ) known to the registry."""
-
-    id: str
-    full_name: str
-    contacts: ContactChannels
-
-
-@dataclass(frozen=True)
-class RoleSpec:
-    """A position code. ``single_holder`` roles have at most one holder per unit per day."""
-
-    code: str
-    title_vi: str
-    single_holder: bool
-
-
-ROLE_CATALOG: Mapping[str, RoleSpec] = {
-    r.code: r
-    for r in (
-        RoleSpec("bi_thu", "Bí thư", True),
-        RoleSpec("pho_bi_thu_thuong_truc", "Phó Bí thư Thường trực", True),
-        RoleSpec("pho_bi_thu", "Phó Bí thư", False),
-        RoleSpec("uy_vien_ban_thuong_vu", "Ủy viên Ban Thường vụ", False),
-        RoleSpec("cap_uy_vien", "Cấp ủy viên (Ủy viên Ban Chấp hành)", False),
-        RoleSpec("truong_ban", "Trưởng ban", True),
-        RoleSpec("pho_truong_ban", "Phó Trưởng ban", False),
-        RoleSpec("truong_khoi", "Trưởng Khối dân vận", True),
-        RoleSpec("pho_truong_khoi", "Phó Trưởng Khối dân vận", False),
-        RoleSpec("thanh_vien_khoi", "Thành viên Khối dân vận", False),
-        RoleSpec("chanh_van_phong", "Chánh Văn phòng", True),
-        RoleSpec("pho_chanh_van_phong", "Phó Chánh Văn phòng", False),
-        RoleSpec("chu_tich", "Chủ tịch", True),
-        RoleSpec("pho_chu_tich", "Phó Chủ tịch", False),
-        RoleSpec("chu_tich_mttq", "Chủ tịch Ủy ban Mặt trận Tổ quốc", True),
-        RoleSpec("giam_doc", "Giám đốc", True),
-        RoleSpec("pho_giam_doc", "Phó Giám đốc", False),
-        RoleSpec("truong_phong", "Trưởng phòng", True),
-        RoleSpec("chanh_an", "Chánh án", True),
-        RoleSpec("vien_truong", "Viện trưởng", True),
-        RoleSpec("chi_huy_truong", "Chỉ huy trưởng", True),
-        RoleSpec("truong_cong_an", "Trưởng Công an", True),
-        RoleSpec("tong_bien_tap", "Tổng Biên tập", True),
-        RoleSpec("hieu_truong", "Hiệu trưởng", True),
-        RoleSpec("chuyen_vien", "Chuyên viên", False),
-    )
-}
-"""Known position codes. ``chu_tich_mttq`` is accepted as a synonym of ``chu_tich`` in a
-fatherland_front unit (seeds may use either)."""
-
-HEAD_ROLES: tuple[str, ...] = (
-    "bi_thu",
-    "truong_ban",
-    "truong_khoi",
-    "chu_tich",
-    "chu_tich_mttq",
-    "giam_doc",
-    "chanh_van_phong",
-    "truong_phong",
-    "chanh_an",
-    "vien_truong",
-    "chi_huy_truong",
-    "truong_cong_an",
-    "tong_bien_tap",
-    "hieu_truong",
-)
-"""Head (người đứng đầu / thủ trưởng) roles, in the order tried when a unit has no designated
-dân vận duty holder (Quy chế 05-QC/HU, Điều 13 khoản 6: thủ trưởng phụ trách)."""
-
-
-@dataclass
-class Assignment:
-    """A person holding a role in a unit for ``interval`` (``duties`` e.g. ``{"dan_van"}``)."""
-
-    id: str
-    person_id: str
-    unit_id: str
-    role: str
-    interval: Interval
-    duties: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class Delegation:
-    """``delegate_id`` acts in ``role`` of ``unit_id`` during ``interval`` (holder away)."""
-
-    id: str
-    unit_id: str
-    role: str
-    delegate_id: str
-    interval: Interval
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class Acting:
-    """Who acts in a role on a date: the holder, or the delegate if a delegation covers it."""
-
-    person_id: str
-    unit_id: str
-    role: str
-    holder_id: str | None
-    delegation_id: str | None
-
-    @property
-    def is_delegate(self) -> bool:
-        return self.delegation_id is not None
+from shared.orgmodel.positions import Acting, Assignment, Positions
+from shared.orgmodel.role_catalog import DAN_VAN_DUTY, HEAD_ROLES
+from shared.orgmodel.units import UnitKind
 
 
 class BlocHeadRule(StrEnum):
@@ -222,217 +70,9 @@ class InCharge:
     support_person_ids: tuple[str, ...] = ()
 
 
-def _d(on: date) -> str:
-    return on.strftime("%d/%m/%Y")
-
-
 @dataclass
-class PeopleRegistry:
-    """Persons, assignments and delegations, validated against the unit hierarchy."""
-
-    hierarchy: Hierarchy = field(compare=False, repr=False)
-    persons: dict[str, Person] = field(default_factory=dict)
-    assignments: dict[str, Assignment] = field(default_factory=dict)
-    delegations: dict[str, Delegation] = field(default_factory=dict)
-    roles: dict[str, RoleSpec] = field(default_factory=lambda: dict(ROLE_CATALOG))
-
-    # -------------------------------------------------------------- commands
-
-    def register_person(self, person_id: str, full_name: str, contacts: ContactChannels) -> None:
-        if person_id in self.persons:
-            raise DuplicateId(f"Mã cán bộ “{person_id}” đã được sử dụng.", id=person_id)
-        if not full_name.strip():
-            raise InvalidOperation(f"Họ tên của cán bộ “{person_id}” không được để trống.", code="empty_name")
-        self.persons[person_id] = Person(person_id, full_name.strip(), contacts)
-
-    def update_person(self, person_id: str, full_name: str, contacts: ContactChannels) -> None:
-        person = self.person(person_id)
-        person.full_name = full_name.strip() or person.full_name
-        person.contacts = contacts
-
-    def define_role(self, spec: RoleSpec) -> None:
-        existing = self.roles.get(spec.code)
-        if existing is not None and existing != spec:
-            raise DuplicateId(f"Chức vụ “{spec.code}” đã được khai báo với thông tin khác.", id=spec.code)
-        self.roles[spec.code] = spec
-
-    def assign(
-        self,
-        assignment_id: str,
-        person_id: str,
-        unit_id: str,
-        role: str,
-        valid_from: date,
-        valid_to: date | None = None,
-        duties: Iterable[str] = (),
-    ) -> Assignment:
-        """Record that a person holds ``role`` in ``unit_id`` during ``[valid_from, valid_to)``."""
-        if assignment_id in self.assignments:
-            raise DuplicateId(f"Mã phân công “{assignment_id}” đã được sử dụng.", id=assignment_id)
-        self.person(person_id)
-        spec = self.role(role)
-        interval = Interval(valid_from, valid_to)
-        self._check_unit_covers(unit_id, interval, what=f"phân công “{assignment_id}”")
-        for other in self.assignments.values():
-            if other.unit_id != unit_id or other.role != role or not other.interval.overlaps(interval):
-                continue
-            if spec.single_holder or other.person_id == person_id:
-                raise AssignmentOverlap(
-                    f"Chức vụ “{spec.title_vi}” của đơn vị “{unit_id}” đã có người giữ "
-                    f"(“{other.person_id}”, {other.interval.describe()}) chồng lấn với khoảng "
-                    f"{interval.describe()} của “{person_id}”.",
-                    unit=unit_id,
-                    role=role,
-                    existing=other.id,
-                )
-        assignment = Assignment(assignment_id, person_id, unit_id, role, interval, frozenset(duties))
-        self.assignments[assignment_id] = assignment
-        return assignment
-
-    def end_assignment(self, assignment_id: str, on: date) -> None:
-        """End an assignment on ``on`` (miễn nhiệm / điều động); ``on`` must be inside it."""
-        a = self.assignments.get(assignment_id)
-        if a is None:
-            raise UnknownReference(
-                f"Không tìm thấy phân công “{assignment_id}”.", code="unknown_assignment", id=assignment_id
-            )
-        if on <= a.interval.start or not a.interval.ends_after(on):
-            raise OverlappingInterval(
-                f"Ngày kết thúc {_d(on)} nằm ngoài thời gian hiệu lực {a.interval.describe()} "
-                f"của phân công “{assignment_id}”.",
-                code="invalid_end_date",
-                id=assignment_id,
-            )
-        a.interval = Interval(a.interval.start, on)
-
-    def end_unit_assignments(self, unit_id: str, on: date) -> tuple[str, ...]:
-        """Close every assignment / delegation of a unit that ends on ``on`` (merge, dissolution).
-
-        Assignments that would only have started on/after ``on`` are cancelled. Returns
-        the ids of the assignments touched.
-        """
-        touched: list[str] = []
-        for aid, a in list(self.assignments.items()):
-            if a.unit_id != unit_id or not a.interval.ends_after(on):
-                continue
-            touched.append(aid)
-            if a.interval.start >= on:
-                del self.assignments[aid]
-            else:
-                a.interval = Interval(a.interval.start, on)
-        for did, d in list(self.delegations.items()):
-            if d.unit_id != unit_id or not d.interval.ends_after(on):
-                continue
-            if d.interval.start >= on:
-                del self.delegations[did]
-            else:
-                self.delegations[did] = Delegation(
-                    d.id, d.unit_id, d.role, d.delegate_id, Interval(d.interval.start, on), d.reason
-                )
-        return tuple(touched)
-
-    def grant_delegation(
-        self,
-        delegation_id: str,
-        unit_id: str,
-        role: str,
-        delegate_id: str,
-        valid_from: date,
-        valid_to: date | None,
-        reason: str = "",
-    ) -> Delegation:
-        """Let ``delegate_id`` act in a single-holder ``role`` of ``unit_id`` for a date range."""
-        if delegation_id in self.delegations:
-            raise DuplicateId(f"Mã ủy quyền “{delegation_id}” đã được sử dụng.", id=delegation_id)
-        self.person(delegate_id)
-        spec = self.role(role)
-        if not spec.single_holder:
-            raise InvalidOperation(
-                f"Chỉ ủy quyền được cho chức vụ một người giữ; “{spec.title_vi}” có thể có nhiều người giữ.",
-                code="role_not_single_holder",
-                role=role,
-            )
-        interval = Interval(valid_from, valid_to)
-        self._check_unit_covers(unit_id, interval, what=f"ủy quyền “{delegation_id}”")
-        holder = self._holder_assignment(unit_id, role, valid_from)
-        if holder is not None and holder.person_id == delegate_id:
-            raise InvalidOperation(
-                f"Người được ủy quyền “{delegate_id}” đang là người giữ chức vụ “{spec.title_vi}” "
-                f"của đơn vị “{unit_id}”.",
-                code="delegate_is_holder",
-                id=delegation_id,
-            )
-        for other in self.delegations.values():
-            if other.unit_id == unit_id and other.role == role and other.interval.overlaps(interval):
-                raise OverlappingInterval(
-                    f"Ủy quyền “{delegation_id}” {interval.describe()} chồng lấn với ủy quyền “{other.id}” "
-                    f"{other.interval.describe()} cho cùng chức vụ “{spec.title_vi}” của đơn vị “{unit_id}”.",
-                    code="delegation_overlap",
-                    id=delegation_id,
-                    existing=other.id,
-                )
-        delegation = Delegation(delegation_id, unit_id, role, delegate_id, interval, reason)
-        self.delegations[delegation_id] = delegation
-        return delegation
-
-    # --------------------------------------------------------------- queries
-
-    def person(self, person_id: str) -> Person:
-        person = self.persons.get(person_id)
-        if person is None:
-            raise UnknownReference(
-                f"Không tìm thấy cán bộ “{person_id}”.", code="unknown_person", id=person_id
-            )
-        return person
-
-    def role(self, code: str) -> RoleSpec:
-        spec = self.roles.get(code)
-        if spec is None:
-            raise UnknownReference(f"Không tìm thấy chức vụ “{code}”.", code="unknown_role", id=code)
-        return spec
-
-    def holders(self, unit_id: str, role: str, on: date) -> tuple[Person, ...]:
-        """Every holder of ``role`` in ``unit_id`` on ``on`` (sorted by person id)."""
-        self.role(role)
-        ids = sorted(
-            a.person_id
-            for a in self.assignments.values()
-            if a.unit_id == unit_id and a.role == role and a.interval.contains(on)
-        )
-        return tuple(self.persons[i] for i in ids)
-
-    def positions_of(self, person_id: str, on: date) -> tuple[Assignment, ...]:
-        self.person(person_id)
-        found = [a for a in self.assignments.values() if a.person_id == person_id and a.interval.contains(on)]
-        return tuple(sorted(found, key=lambda a: (a.unit_id, a.role)))
-
-    def holds(self, person_id: str, unit_id: str, role: str, on: date) -> bool:
-        return any(
-            a.person_id == person_id and a.unit_id == unit_id and a.role == role and a.interval.contains(on)
-            for a in self.assignments.values()
-        )
-
-    def acting_for(self, unit_id: str, role: str, on: date) -> Acting | None:
-        """The one person acting in a single-holder role on ``on``, or None if vacant.
-
-        A delegation covering ``on`` wins over the holder. If the unit no longer exists
-        on ``on`` because it was merged, the role passes to its single successor.
-        """
-        spec = self.role(role)
-        if not spec.single_holder:
-            raise InvalidOperation(
-                f"Chức vụ “{spec.title_vi}” có thể có nhiều người giữ; hãy dùng danh sách người giữ chức vụ.",
-                code="role_not_single_holder",
-                role=role,
-            )
-        unit_id = self._current_unit(unit_id, on)
-        holder = self._holder_assignment(unit_id, role, on)
-        for d in self.delegations.values():
-            if d.unit_id == unit_id and d.role == role and d.interval.contains(on):
-                return Acting(d.delegate_id, unit_id, role, holder.person_id if holder else None, d.id)
-        if holder is None:
-            return None
-        return Acting(holder.person_id, unit_id, role, holder.person_id, None)
+class PeopleRegistry(Positions):
+    """Persons, assignments and delegations, and who of them is in charge of dân vận work."""
 
     def dan_van_in_charge(self, unit_id: str, on: date, rules: InChargeRules = KIEN_GIANG_357) -> InCharge:
         """The person in charge of dân vận work (cán bộ phụ trách công tác dân vận) of a unit.
@@ -467,17 +107,11 @@ class PeopleRegistry:
                 if office.function == "van_phong"
                 for a in self._duty_holders(office.id, on)
             )
-            acting = self.acting_for(unit.id, "chu_tich", on)
             basis = "Chủ tịch Ủy ban nhân dân phụ trách công tác dân vận của chính quyền."
-            if acting is None:
-                return self._vacant(unit.id, "chu_tich", rules.citation, support)
-            return self._in_charge(unit.id, acting, rules.citation, basis, support)
+            return self._by_role(unit.id, "chu_tich", on, rules.citation, basis, support)
         if unit.kind is UnitKind.DAN_VAN_BOARD:
-            acting = self.acting_for(unit.id, "truong_ban", on)
             basis = "Ủy viên Ban Thường vụ được phân công làm Trưởng Ban Dân vận."
-            if acting is None:
-                return self._vacant(unit.id, "truong_ban", rules.citation)
-            return self._in_charge(unit.id, acting, rules.citation, basis)
+            return self._by_role(unit.id, "truong_ban", on, rules.citation, basis)
         if unit.kind is UnitKind.DAN_VAN_BLOC:
             return self._bloc_head(unit.id, on, rules)
         for a in self._duty_holders(unit.id, on):
@@ -545,6 +179,21 @@ class PeopleRegistry:
             return Acting(deputies[0].id, committee_id, "pho_bi_thu", deputies[0].id, None)
         return None
 
+    def _by_role(
+        self,
+        unit_id: str,
+        role: str,
+        on: date,
+        citation: str,
+        basis: str,
+        support: tuple[str, ...] = (),
+    ) -> InCharge:
+        """The person acting in ``role`` (or the vacancy of ``role``), with ``basis`` and ``support``."""
+        acting = self.acting_for(unit_id, role, on)
+        if acting is None:
+            return self._vacant(unit_id, role, citation, support)
+        return self._in_charge(unit_id, acting, citation, basis, support)
+
     @staticmethod
     def _in_charge(
         unit_id: str, acting: Acting, citation: str, basis: str, support: tuple[str, ...] = ()
@@ -580,39 +229,3 @@ class PeopleRegistry:
             if a.unit_id == unit_id and DAN_VAN_DUTY in a.duties and a.interval.contains(on)
         ]
         return sorted(found, key=lambda a: (a.role, a.person_id))
-
-    def _holder_assignment(self, unit_id: str, role: str, on: date) -> Assignment | None:
-        for a in self.assignments.values():
-            if a.unit_id == unit_id and a.role == role and a.interval.contains(on):
-                return a
-        return None
-
-    def _current_unit(self, unit_id: str, on: date) -> str:
-        if not self.hierarchy.has_unit(unit_id):
-            raise UnknownReference(f"Không tìm thấy đơn vị “{unit_id}”.", code="unknown_unit", id=unit_id)
-        resolved = self.hierarchy.resolve(unit_id, on)
-        if len(resolved) == 1:
-            return resolved[0]
-        if not resolved:
-            raise NotActive(f"Đơn vị “{unit_id}” không tồn tại vào ngày {_d(on)}.", id=unit_id)
-        raise NotActive(
-            f"Đơn vị “{unit_id}” đã được chia tách trước ngày {_d(on)} thành {', '.join(resolved)}; "
-            f"hãy chỉ rõ đơn vị kế thừa.",
-            code="unit_split",
-            id=unit_id,
-        )
-
-    def _check_unit_covers(self, unit_id: str, interval: Interval, *, what: str) -> None:
-        if not self.hierarchy.has_unit(unit_id):
-            raise UnknownReference(f"Không tìm thấy đơn vị “{unit_id}”.", code="unknown_unit", id=unit_id)
-        existence = self.hierarchy.unit(unit_id).existence
-        inside = interval.start >= existence.start and (
-            existence.end is None or (interval.end is not None and interval.end <= existence.end)
-        )
-        if not inside:
-            raise NotActive(
-                f"Thời gian {interval.describe()} của {what} nằm ngoài thời gian tồn tại "
-                f"{existence.describe()} của đơn vị “{unit_id}”.",
-                code="unit_not_active",
-                id=unit_id,
-            )

@@ -14,11 +14,11 @@ changes with merges). :func:`required_consultation` does that resolution.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
 
-from shared.orgmodel.errors import DuplicateId, InvalidOperation, PolicyError
+from shared.orgmodel.errors import DuplicateId, InvalidOperation, PolicyError, day_vi, parse_code, put_once
 from shared.orgmodel.hierarchy import Hierarchy
 from shared.orgmodel.units import UnitAt, UnitKind
 
@@ -63,15 +63,15 @@ class DocumentType(StrEnum):
 
     @classmethod
     def parse(cls, raw: str) -> DocumentType:
-        try:
-            return cls(raw)
-        except ValueError:
-            known = ", ".join(k.value for k in cls)
-            raise PolicyError(
+        return parse_code(
+            cls,
+            raw,
+            lambda known: PolicyError(
                 f"Loại văn bản “{raw}” không tồn tại; các loại hợp lệ: {known}.",
                 code="unknown_document_type",
                 id=raw,
-            ) from None
+            ),
+        )
 
 
 class Flag(StrEnum):
@@ -225,23 +225,23 @@ class PolicySet:
     versions: dict[int, ConsultationPolicy] = field(default_factory=dict)
 
     def publish(self, policy: ConsultationPolicy) -> None:
-        existing = self.versions.get(policy.version)
-        if existing is not None:
-            if existing == policy:
-                return
-            raise DuplicateId(
+        put_once(
+            self.versions,
+            policy.version,
+            policy,
+            lambda: DuplicateId(
                 f"Phiên bản chính sách {policy.version} đã được công bố với nội dung khác.",
                 code="duplicate_policy_version",
                 id=policy.version,
-            )
-        self.versions[policy.version] = policy
+            ),
+        )
 
     def in_force(self, on: date) -> ConsultationPolicy:
         """The version with the latest ``effective_from <= on`` (ties: the higher version)."""
         candidates = [p for p in self.versions.values() if p.effective_from <= on]
         if not candidates:
             raise PolicyError(
-                f"Không có phiên bản chính sách lấy ý kiến nào có hiệu lực vào ngày {on.strftime('%d/%m/%Y')}.",
+                f"Không có phiên bản chính sách lấy ý kiến nào có hiệu lực vào ngày {day_vi(on)}.",
                 code="no_policy_in_force",
                 on=on,
             )
@@ -276,25 +276,28 @@ class OverrideRole:
     body_vi: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ConsultationRequirement:
-    """What must happen before a draft may be issued (the answer of :func:`required_consultation`)."""
+    """What must happen before a draft may be issued (the answer of :func:`required_consultation`).
+
+    What no matching rule asks for is empty (the answer when no consultation is required).
+    """
 
     required: bool
     issuer_id: str
     locality_id: str
     on: date
     policy_version: int
-    rule_ids: tuple[str, ...]
-    consultees: tuple[Consultee, ...]
-    optional_consultees: tuple[Consultee, ...]
-    missing: tuple[MissingConsultee, ...]
-    window_working_days: int
-    public_comment: bool
-    publication_unit_ids: tuple[str, ...]
-    override_roles: tuple[OverrideRole, ...]
-    synthesiser_id: str | None
-    report_to_ids: tuple[str, ...]
+    rule_ids: tuple[str, ...] = ()
+    consultees: tuple[Consultee, ...] = ()
+    optional_consultees: tuple[Consultee, ...] = ()
+    missing: tuple[MissingConsultee, ...] = ()
+    window_working_days: int = 0
+    public_comment: bool = False
+    publication_unit_ids: tuple[str, ...] = ()
+    override_roles: tuple[OverrideRole, ...] = ()
+    synthesiser_id: str | None = None
+    report_to_ids: tuple[str, ...] = ()
     citations: tuple[str, ...]
     reason_vi: str
 
@@ -333,29 +336,20 @@ def required_consultation(
         )
     active = flags.active()
     matching = [r for r in scoped if r.matches(unit.kind, doc_type, active)]
+    answer = ConsultationRequirement(
+        required=False,
+        issuer_id=issuer_id,
+        locality_id=unit.locality_id,
+        on=on,
+        policy_version=policy.version,
+        citations=(policy.no_consultation_citation,),
+        reason_vi=(
+            "Không bắt buộc lấy ý kiến: văn bản không thuộc lĩnh vực công tác dân vận và không liên quan "
+            "đến quyền, lợi ích của nhân dân (hoặc loại văn bản/cơ quan ban hành không thuộc phạm vi quy tắc)."
+        ),
+    )
     if not matching:
-        return ConsultationRequirement(
-            required=False,
-            issuer_id=issuer_id,
-            locality_id=unit.locality_id,
-            on=on,
-            policy_version=policy.version,
-            rule_ids=(),
-            consultees=(),
-            optional_consultees=(),
-            missing=(),
-            window_working_days=0,
-            public_comment=False,
-            publication_unit_ids=(),
-            override_roles=(),
-            synthesiser_id=None,
-            report_to_ids=(),
-            citations=(policy.no_consultation_citation,),
-            reason_vi=(
-                "Không bắt buộc lấy ý kiến: văn bản không thuộc lĩnh vực công tác dân vận và không liên quan "
-                "đến quyền, lợi ích của nhân dân (hoặc loại văn bản/cơ quan ban hành không thuộc phạm vi quy tắc)."
-            ),
-        )
+        return answer
     consultees: dict[str, Consultee] = {}
     optional: dict[str, Consultee] = {}
     missing: list[MissingConsultee] = []
@@ -393,12 +387,9 @@ def required_consultation(
     citations: list[str] = []
     _extend(citations, (r.citation for r in matching))
     names = ", ".join(c.name for c in consultees.values())
-    return ConsultationRequirement(
+    return replace(
+        answer,
         required=True,
-        issuer_id=issuer_id,
-        locality_id=unit.locality_id,
-        on=on,
-        policy_version=policy.version,
         rule_ids=tuple(r.id for r in matching),
         consultees=tuple(consultees.values()),
         optional_consultees=tuple(optional.values()),

@@ -46,7 +46,6 @@ from shared.contract.events.org import (
 )
 from shared.orgmodel.errors import OrgDomainError, PolicyError
 from shared.orgmodel.hierarchy import NewLocality
-from shared.orgmodel.people import ContactChannels
 from shared.orgmodel.policy import (
     ConsultationPolicy,
     ConsulteeGroup,
@@ -55,8 +54,9 @@ from shared.orgmodel.policy import (
     OverrideAuthority,
     PolicyRule,
 )
+from shared.orgmodel.positions import ContactChannels
 from shared.orgmodel.registry import OrgRegistry
-from shared.orgmodel.seed_format import HistoryOp, Seed
+from shared.orgmodel.seed_specs import HistoryOp, Seed
 from shared.orgmodel.units import Level, NewUnit, UnitKind
 
 
@@ -142,13 +142,9 @@ def apply(registry: OrgRegistry, event: OrgEvent) -> None:
         case UnitDissolved():
             registry.dissolve_unit(event.unit_id, event.on)
         case PersonRegistered():
-            p.register_person(
-                event.person_id, event.full_name, ContactChannels(event.email, event.phone, event.webhook_url)
-            )
+            p.register_person(event.person_id, event.full_name, _contacts(event))
         case PersonUpdated():
-            p.update_person(
-                event.person_id, event.full_name, ContactChannels(event.email, event.phone, event.webhook_url)
-            )
+            p.update_person(event.person_id, event.full_name, _contacts(event))
         case PersonAssigned():
             p.assign(
                 event.assignment_id,
@@ -215,6 +211,10 @@ def _known_units(registry: OrgRegistry, unit_ids: Sequence[str]) -> None:
                 code="unknown_reference",
                 unit_id=unit_id,
             )
+
+
+def _contacts(event: PersonRegistered | PersonUpdated) -> ContactChannels:
+    return ContactChannels(event.email, event.phone, event.webhook_url)
 
 
 def _need(value: str | None, name: str) -> str:
@@ -401,22 +401,27 @@ def seed_events(seed: Seed) -> list[OrgEvent]:
     return out
 
 
+_CHANGES: Mapping[str, tuple[type[UnitChanged] | type[LocalityChanged], str, str, str]] = {
+    # op: (event, its ``change``, the event field that changes, the history entry's key for it)
+    "rename_unit": (UnitChanged, "renamed", "name", "name"),
+    "reparent_unit": (UnitChanged, "reparented", "parent_id", "parent"),
+    "relocate_unit": (UnitChanged, "relocated", "locality_id", "locality"),
+    "rename_locality": (LocalityChanged, "renamed", "name", "name"),
+    "reparent_locality": (LocalityChanged, "reparented", "parent_id", "parent"),
+}
+"""The history ops that are one ``*_changed`` event (the subject is ``unit`` or ``locality``)."""
+
+
 def history_event(
     op: HistoryOp, registry_id: str, assignments: Mapping[str, object] | None = None
 ) -> OrgEvent:
     """The event for one seed ``history`` entry."""
     a, on, rid = op.args, op.on, registry_id
+    if op.op in _CHANGES:
+        event, change, field, key = _CHANGES[op.op]
+        subject = {"unit_id": a["unit"]} if event is UnitChanged else {"locality_id": a["locality"]}
+        return event(registry_id=rid, **subject, on=on, change=change, **{field: a[key]})
     match op.op:
-        case "rename_unit":
-            return UnitChanged(registry_id=rid, unit_id=a["unit"], on=on, change="renamed", name=a["name"])
-        case "reparent_unit":
-            return UnitChanged(
-                registry_id=rid, unit_id=a["unit"], on=on, change="reparented", parent_id=a["parent"]
-            )
-        case "relocate_unit":
-            return UnitChanged(
-                registry_id=rid, unit_id=a["unit"], on=on, change="relocated", locality_id=a["locality"]
-            )
         case "merge_units":
             new = a.get("new")
             return UnitsMerged(
@@ -436,14 +441,6 @@ def history_event(
             )
         case "dissolve_unit":
             return UnitDissolved(registry_id=rid, unit_id=a["unit"], on=on)
-        case "rename_locality":
-            return LocalityChanged(
-                registry_id=rid, locality_id=a["locality"], on=on, change="renamed", name=a["name"]
-            )
-        case "reparent_locality":
-            return LocalityChanged(
-                registry_id=rid, locality_id=a["locality"], on=on, change="reparented", parent_id=a["parent"]
-            )
         case "merge_localities":
             new_loc = a.get("new")
             return LocalitiesMerged(

@@ -16,7 +16,7 @@ import yaml
 from shared.contract.events.org import AgencyKeyRegistered, AgencySystemRegistered, OrgEvent, PublicJwk
 from shared.orgmodel.errors import SeedFormatError
 from shared.orgmodel.registry import OrgRegistry
-from shared.orgmodel.seed_format import refusing_unsafe
+from shared.orgmodel.seed_yaml import refusing_unsafe
 from shared.safe_input import load_yaml
 
 FORMAT = "danvan-systems/1"

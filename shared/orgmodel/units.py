@@ -20,7 +20,7 @@ from enum import StrEnum
 from itertools import pairwise
 from typing import Generic, TypeVar
 
-from shared.orgmodel.errors import InvalidInterval, OverlappingInterval, UnknownUnitKind
+from shared.orgmodel.errors import InvalidInterval, OverlappingInterval, UnknownUnitKind, parse_code
 
 T = TypeVar("T")
 
@@ -64,13 +64,13 @@ class UnitKind(StrEnum):
     @classmethod
     def parse(cls, raw: str) -> UnitKind:
         """Parse a kind code, refusing unknown codes with a Vietnamese message."""
-        try:
-            return cls(raw)
-        except ValueError:
-            known = ", ".join(k.value for k in cls)
-            raise UnknownUnitKind(
+        return parse_code(
+            cls,
+            raw,
+            lambda known: UnknownUnitKind(
                 f"Loại đơn vị “{raw}” không tồn tại; các loại hợp lệ: {known}.", kind=raw
-            ) from None
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,14 @@ class Interval:
     def overlaps(self, other: Interval) -> bool:
         return (other.end is None or self.start < other.end) and (self.end is None or other.start < self.end)
 
+    def covers(self, inner: Interval) -> bool:
+        """True if every day of ``inner`` is inside this interval."""
+        if inner.start < self.start:
+            return False
+        if self.end is None:
+            return True
+        return inner.end is not None and inner.end <= self.end
+
     def ends_after(self, on: date) -> bool:
         """True if some day ``>= on`` is inside the interval."""
         return self.end is None or self.end > on
@@ -159,6 +167,11 @@ class Timeline(Generic[T]):
                     what=what,
                 )
         return cls(list(ordered))
+
+    @classmethod
+    def starting(cls, on: date, value: T) -> Timeline[T]:
+        """``value`` from ``on`` until further notice."""
+        return cls([Dated(Interval(on), value)])
 
     def entry_at(self, on: date) -> Dated[T] | None:
         for entry in reversed(self.entries):
@@ -204,8 +217,40 @@ class Timeline(Generic[T]):
         return [e.interval.start for e in self.entries]
 
 
+class TreeNode:
+    """What a địa bàn and a unit share: an id, a life, dated names and parents, successors at the end.
+
+    Not a dataclass: :class:`Locality` and :class:`Unit` declare the fields themselves (their
+    order is their constructor's); this class holds the behaviour the two trees share.
+    """
+
+    id: str
+    existence: Interval
+    names: Timeline[str]
+    parents: Timeline[str | None]
+    successor_ids: tuple[str, ...]
+
+    def exists_at(self, on: date) -> bool:
+        return self.existence.contains(on)
+
+    def name_at(self, on: date) -> str | None:
+        entry = self.names.entry_at(on)
+        return entry.value if entry else None
+
+    def parent_at(self, on: date) -> str | None:
+        entry = self.parents.entry_at(on)
+        return entry.value if entry else None
+
+    def end(self, on: date, successors: tuple[str, ...]) -> None:
+        """Stop existing on ``on`` (dated values close with it), naming who carries on."""
+        self.existence = Interval(self.existence.start, on)
+        self.names.close(on)
+        self.parents.close(on)
+        self.successor_ids = successors
+
+
 @dataclass
-class Locality:
+class Locality(TreeNode):
     """A địa bàn (administrative area: province / district / commune...).
 
     Units belong to a địa bàn; "the same level" in the consultation rule means
@@ -220,20 +265,9 @@ class Locality:
     parents: Timeline[str | None]
     successor_ids: tuple[str, ...] = ()
 
-    def exists_at(self, on: date) -> bool:
-        return self.existence.contains(on)
-
-    def name_at(self, on: date) -> str | None:
-        entry = self.names.entry_at(on)
-        return entry.value if entry else None
-
-    def parent_at(self, on: date) -> str | None:
-        entry = self.parents.entry_at(on)
-        return entry.value if entry else None
-
 
 @dataclass
-class Unit:
+class Unit(TreeNode):
     """A unit (đơn vị / cơ quan / tổ chức) of the political system.
 
     ``function`` distinguishes units of the same kind at one địa bàn (e.g. the five
@@ -252,20 +286,15 @@ class Unit:
     successor_ids: tuple[str, ...] = ()
     end_reason: str | None = None
 
-    def exists_at(self, on: date) -> bool:
-        return self.existence.contains(on)
-
-    def name_at(self, on: date) -> str | None:
-        entry = self.names.entry_at(on)
-        return entry.value if entry else None
-
-    def parent_at(self, on: date) -> str | None:
-        entry = self.parents.entry_at(on)
-        return entry.value if entry else None
-
     def locality_at(self, on: date) -> str | None:
         entry = self.localities.entry_at(on)
         return entry.value if entry else None
+
+    def end_for(self, on: date, successors: tuple[str, ...], reason: str) -> None:
+        """:meth:`end` and leave its địa bàn too, saying why (``merged``, ``split``, ``dissolved``)."""
+        self.end(on, successors)
+        self.localities.close(on)
+        self.end_reason = reason
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ import pytest
 from shared.orgmodel.hierarchy import Hierarchy, NewLocality
 from shared.orgmodel.policy import ConsultationPolicy
 from shared.orgmodel.registry import OrgRegistry
-from shared.orgmodel.seed_format import Seed, build_registry, parse_policy, parse_seed
+from shared.orgmodel.seed_format import parse_policy, parse_seed
+from shared.orgmodel.seed_loading import build_registry
+from shared.orgmodel.seed_specs import Seed
 from shared.orgmodel.units import DEFAULT_LEVELS
 
 SEEDS = Path(__file__).resolve().parents[3] / "services" / "org" / "seeds"

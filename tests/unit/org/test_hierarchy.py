@@ -290,7 +290,7 @@ class TestLocalities:
 
 def test_registry_merge_ends_positions() -> None:
     reg = OrgRegistry(hierarchy=with_units())
-    from shared.orgmodel.people import ContactChannels
+    from shared.orgmodel.positions import ContactChannels
 
     reg.people.register_person("p1", "Người Một", ContactChannels(email="p1@example.vn"))
     reg.people.assign("a1", "p1", "HU", "bi_thu", D0)

@@ -13,7 +13,8 @@ from shared.orgmodel.errors import (
     OverlappingInterval,
     UnknownReference,
 )
-from shared.orgmodel.people import THANH_OAI_05, ContactChannels, PeopleRegistry
+from shared.orgmodel.people import THANH_OAI_05, PeopleRegistry
+from shared.orgmodel.positions import ContactChannels
 from shared.orgmodel.registry import OrgRegistry
 from shared.orgmodel.units import NewUnit, UnitKind
 from tests.unit.org.conftest import D0, small_hierarchy

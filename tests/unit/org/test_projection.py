@@ -10,7 +10,9 @@ from shared.contract.events.org import ORG_EVENT_TYPES, OrgEvent
 from shared.orgmodel.policy import ConsultationPolicy, DocumentFlags, DocumentType
 from shared.orgmodel.projection import Projection, policy_events, replay, seed_events
 from shared.orgmodel.registry import OrgRegistry
-from shared.orgmodel.seed_format import Seed, build_registry, parse_seed
+from shared.orgmodel.seed_format import parse_seed
+from shared.orgmodel.seed_loading import build_registry
+from shared.orgmodel.seed_specs import Seed
 
 
 def _roundtrip(events: list[OrgEvent]) -> list[OrgEvent]:

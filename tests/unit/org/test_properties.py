@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 
 from shared.orgmodel.errors import OrgDomainError
 from shared.orgmodel.hierarchy import Hierarchy
-from shared.orgmodel.people import ContactChannels, PeopleRegistry
+from shared.orgmodel.people import PeopleRegistry
 from shared.orgmodel.policy import ConsultationPolicy, PolicySet
+from shared.orgmodel.positions import ContactChannels
 from shared.orgmodel.units import NewUnit, UnitKind
 from tests.unit.org.conftest import D0, small_hierarchy
 

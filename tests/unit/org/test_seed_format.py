@@ -8,14 +8,9 @@ import pytest
 
 from shared.orgmodel.errors import SeedFormatError
 from shared.orgmodel.registry import OrgRegistry
-from shared.orgmodel.seed_format import (
-    Seed,
-    build_registry,
-    load_into,
-    parse_policy,
-    parse_seed,
-    parse_units_csv,
-)
+from shared.orgmodel.seed_format import parse_policy, parse_seed, parse_units_csv
+from shared.orgmodel.seed_loading import build_registry, load_into
+from shared.orgmodel.seed_specs import Seed
 from shared.orgmodel.units import UnitKind
 
 HEAD = """format: danvan-org/1

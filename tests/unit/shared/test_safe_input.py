@@ -14,7 +14,8 @@ import yaml
 from shared import safe_input
 from shared.orgmodel.errors import SeedFormatError, UnsafeDocument
 from shared.orgmodel.registry import OrgRegistry
-from shared.orgmodel.seed_format import build_registry, parse_policy, parse_seed, parse_units_csv
+from shared.orgmodel.seed_format import parse_policy, parse_seed, parse_units_csv
+from shared.orgmodel.seed_loading import build_registry
 from shared.orgmodel.systems_file import system_events
 from shared.safe_input import CsvLimits, InputRefused, YamlLimits, check_yaml, csv_rows, load_yaml
 
