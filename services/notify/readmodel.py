@@ -22,21 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from services.notify.domain.templates import DecisionRef
 from services.notify.domain.vi_time import VN_TZ
 from shared.contract.envelope import Event
-from shared.contract.events.decisions import (
-    Article,
-    ConsultationRequested,
-    ConsulteeSpec,
-    DecisionDrafted,
-    DecisionIssued,
-    DecisionRevised,
-    DecisionWithdrawn,
-    OpinionRecorded,
-    OverrideRecorded,
-    PublicCommentClosed,
-    PublicCommentModerated,
-    PublicCommentOpened,
-    PublicCommentRecorded,
-)
+from shared.contract.events import decisions as facts
 
 
 def aware(value: Any) -> datetime | None:
@@ -85,10 +71,10 @@ class Draft(_Part):
     issuer_name: str | None = None
     doc_type: str | None = None
     version: int | None = None
-    articles: list[Article] = []
+    articles: list[facts.Article] = []
     status: str | None = None
     deadline: datetime | None = None
-    consultees: list[ConsulteeSpec] = []
+    consultees: list[facts.ConsulteeSpec] = []
     synthesiser_unit_id: str | None = None
     escalation_unit_id: str | None = None
     report_to_unit_ids: list[str] = []
@@ -163,7 +149,7 @@ def apply(draft: Draft | None, decision_id: str, e: Event, names: Names = Names(
 
 
 def _change(d: Draft, e: Event, names: Names) -> Draft | None:
-    if isinstance(e, DecisionDrafted):
+    if isinstance(e, facts.DecisionDrafted):
         return d.with_(
             title=e.title,
             issuer_unit_id=e.issuer_unit_id,
@@ -173,14 +159,14 @@ def _change(d: Draft, e: Event, names: Names) -> Draft | None:
             articles=list(e.articles),
             status="drafted",
         )
-    if isinstance(e, DecisionRevised):
+    if isinstance(e, facts.DecisionRevised):
         revised = d.with_(version=e.version, articles=list(e.articles))
         return (
             revised
             if e.reconsultation_deadline is None
             else revised.with_(deadline=e.reconsultation_deadline)
         )
-    if isinstance(e, ConsultationRequested):
+    if isinstance(e, facts.ConsultationRequested):
         req = e.requirement
         return d.with_(
             version=e.draft_version,
@@ -192,36 +178,26 @@ def _change(d: Draft, e: Event, names: Names) -> Draft | None:
             public_comment_required=req.public_comment_required,
             status="consulting",
         )
-    if isinstance(e, OpinionRecorded):
+    if isinstance(e, facts.OpinionRecorded):
         return _record_opinion(d, e, names.given_by_name)
-    if isinstance(e, OverrideRecorded):
+    if isinstance(e, facts.OverrideRecorded):
         return d.with_(override_reasons=[*d.override_reasons, e.reason])
-    if isinstance(e, DecisionWithdrawn):
+    if isinstance(e, facts.DecisionWithdrawn):
         return d.with_(status="withdrawn")
-    if isinstance(e, DecisionIssued):
+    if isinstance(e, facts.DecisionIssued):
         return d.with_(status="issued")
     return _public_comment(d, e)
 
 
 def _public_comment(d: Draft, e: Event) -> Draft | None:
-    if isinstance(e, PublicCommentOpened):
+    if isinstance(e, facts.PublicCommentOpened):
         return d.with_(public_comment_open=True, public_comment_closes_at=e.closes_at)
-    if isinstance(e, PublicCommentRecorded):
-        entry = RecordedComment(
-            comment_id=e.comment_id,
-            text=e.text,
-            article_id=e.article_id,
-            author_ref=e.author_ref,
-            channel=e.channel,
-            recorded_at=e.occurred_at,
-            request_id=e.command_id,
-            outcome=None,
-            reason="",
-            moderator_id=None,
-        )
+    if isinstance(e, facts.PublicCommentRecorded):
+        kept = e.model_dump(include={"comment_id", "text", "article_id", "author_ref", "channel"})
+        entry = RecordedComment(**kept, recorded_at=e.occurred_at, request_id=e.command_id)
         others = [c for c in d.public_comments if c.comment_id != e.comment_id]
         return d.with_(public_comments=[*others, entry])
-    if isinstance(e, PublicCommentModerated):
+    if isinstance(e, facts.PublicCommentModerated):
         moderated = [
             c.model_copy(
                 update={"outcome": e.outcome.value, "reason": e.reason, "moderator_id": e.moderator_id}
@@ -231,13 +207,13 @@ def _public_comment(d: Draft, e: Event) -> Draft | None:
             for c in d.public_comments
         ]
         return d.with_(public_comments=moderated)
-    if isinstance(e, PublicCommentClosed):
+    if isinstance(e, facts.PublicCommentClosed):
         counts = {"approved": e.approved_count, "rejected": e.rejected_count, "pending": e.pending_count}
         return d.with_(public_comment_open=False, public_comment_counts=counts)
     return None
 
 
-def channel_vi(e: OpinionRecorded) -> str:
+def channel_vi(e: facts.OpinionRecorded) -> str:
     """How the opinion reached the workflow, in words for the receipt."""
     channel = e.actor.channel.value if e.actor else ("link" if e.link_token_id else "")
     return {
@@ -248,7 +224,7 @@ def channel_vi(e: OpinionRecorded) -> str:
     }.get(channel, "")
 
 
-def _record_opinion(d: Draft, e: OpinionRecorded, given_by_name: str) -> Draft:
+def _record_opinion(d: Draft, e: facts.OpinionRecorded, given_by_name: str) -> Draft:
     """Keep each opinion's time and link, and mark the link of an opinion that this one amends, so
     that link's receipt page says who replaced it, when and how."""
     previous = d.opinions.get(e.supersedes_opinion_id or "")

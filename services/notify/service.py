@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from services.notify.domain.contact_change import ContactChange, Contacts
-from services.notify.domain.links import Action
 from services.notify.domain.opaque_links import LinkRecord
 from services.notify.domain.templates import Renderer
 from services.notify.handlers import Notify, decision_handlers
@@ -23,7 +22,7 @@ from services.notify.handlers.decisions import on_escalated, on_reminder_due
 from services.notify.handlers.outbound import NO_RECIPIENT, IssuedLink, ensure_link, opinion_link
 from services.notify.handlers.pages import Pages
 from services.notify.handlers.public_comment import on_contact_changed
-from services.notify.recipients import Contact, Recipients
+from services.notify.recipients import Recipients
 from services.notify.settings import NotifySettings
 from services.notify.stores.ports import NotifyStores
 from shared.contract.envelope import Envelope, Event
@@ -62,6 +61,9 @@ class NotifyService:
         self.recipients = recipients
         self.now = now
         self.pages = Pages(self.n)
+        self.on_contact_changed = partial(on_contact_changed, self.n)
+        self.ensure_link = partial(ensure_link, self.n)
+        self._opinion_link = partial(opinion_link, self.n)
 
     @property
     def links(self) -> AggregateStore:
@@ -82,42 +84,6 @@ class NotifyService:
     async def on_escalated(self, env: Envelope, e: Event) -> None:
         assert isinstance(e, Escalated)
         await on_escalated(self.n, env, e)
-
-    async def on_contact_changed(
-        self,
-        env: Envelope,
-        person_id: str,
-        name: str,
-        before: Contacts,
-        changes: tuple[ContactChange, ...],
-        changed_at: datetime,
-    ) -> None:
-        await on_contact_changed(self.n, env, person_id, name, before, changes, changed_at)
-
-    async def ensure_link(
-        self,
-        link_id: str,
-        *,
-        action: Action,
-        decision_id: str,
-        unit_id: str,
-        target: Contact,
-        expires_at: datetime,
-    ) -> IssuedLink:
-        return await ensure_link(
-            self.n,
-            link_id,
-            action=action,
-            decision_id=decision_id,
-            unit_id=unit_id,
-            target=target,
-            expires_at=expires_at,
-        )
-
-    async def _opinion_link(
-        self, decision_id: str, unit_id: str, version: int, target: Contact, deadline: datetime
-    ) -> IssuedLink:
-        return await opinion_link(self.n, decision_id, unit_id, version, target, deadline)
 
     async def find_link(self, token: str) -> LinkRecord | None:
         return await self.pages.find_link(token)

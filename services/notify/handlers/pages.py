@@ -30,17 +30,7 @@ from services.notify.domain.public_comment import (
 )
 from services.notify.domain.public_comment import Outcome as PublicOutcome
 from services.notify.handlers.context import Notify
-from services.notify.pages.deps import (
-    Article,
-    CommentReceipt,
-    DraftView,
-    ModerationConflict,
-    ModerationReceipt,
-    ModerationView,
-    PublicCommentView,
-    PublicDraft,
-    Submission,
-)
+from services.notify.pages import deps as views
 from services.notify.readmodel import Draft, aware
 from shared.contract.events.decisions import (
     ActingAs,
@@ -63,18 +53,18 @@ def split_heading(index: int, text: str) -> tuple[str, str]:
     return f"Điều {index}", text.strip()
 
 
-def articles_of(draft: Draft) -> tuple[Article, ...]:
+def articles_of(draft: Draft) -> tuple[views.Article, ...]:
     out = []
     for i, a in enumerate(draft.articles, start=1):
         heading, text = split_heading(i, a.text)
-        out.append(Article(article_id=a.article_id, heading=heading, text=text))
+        out.append(views.Article(article_id=a.article_id, heading=heading, text=text))
     return tuple(out)
 
 
-def public_draft(draft: Draft) -> PublicDraft | None:
+def public_draft(draft: Draft) -> views.PublicDraft | None:
     if not draft.articles:
         return None
-    return PublicDraft(
+    return views.PublicDraft(
         decision_id=draft.decision_id,
         title=draft.title or draft.decision_id,
         issuer_name=draft.issuer_name or "",
@@ -87,10 +77,10 @@ def public_draft(draft: Draft) -> PublicDraft | None:
     )
 
 
-def submission_of(state: Mapping[str, Any], superseded_note: str | None = None) -> Submission:
+def submission_of(state: Mapping[str, Any], superseded_note: str | None = None) -> views.Submission:
     submitted_at = aware(state["submitted_at"])
     assert submitted_at is not None
-    return Submission(
+    return views.Submission(
         token_id=str(state["token_id"]),
         decision_id=str(state["decision_id"]),
         decision_version=int(state["decision_version"]),
@@ -173,11 +163,11 @@ class Pages:
 
     # ------------------------------------------------------------------------------ opinion pages
 
-    async def load_draft(self, decision_id: str) -> DraftView | None:
+    async def load_draft(self, decision_id: str) -> views.DraftView | None:
         draft = await self.drafts.get(decision_id)
         if draft is None or draft.status == "withdrawn" or draft.deadline is None or not draft.articles:
             return None
-        return DraftView(
+        return views.DraftView(
             decision_id=decision_id,
             title=draft.title or decision_id,
             issuer_name=draft.issuer_name or "",
@@ -186,14 +176,14 @@ class Pages:
             articles=articles_of(draft),
         )
 
-    async def find_submission(self, token_id: str) -> Submission | None:
+    async def find_submission(self, token_id: str) -> views.Submission | None:
         stored = await self.store.submission(token_id)
         if stored is None:
             return None
         draft = await self.drafts.get(str(stored.state["decision_id"]))
         return submission_of(stored.state, draft.superseded_note(token_id) if draft else None)
 
-    async def submit_opinion(self, link: VerifiedLink, form: OpinionForm) -> Submission:
+    async def submit_opinion(self, link: VerifiedLink, form: OpinionForm) -> views.Submission:
         """Record the opinion once per token and, in the same document write, the request to the
         workflow (``decision.opinion_submitted``, request id = token id so it dedupes too)."""
         claims = link.claims
@@ -240,11 +230,13 @@ class Pages:
 
     # ------------------------------------------------------------------------------ public comment pages
 
-    async def load_public_draft(self, decision_id: str) -> PublicDraft | None:
+    async def load_public_draft(self, decision_id: str) -> views.PublicDraft | None:
         draft = await self.drafts.get(decision_id)
         return public_draft(draft) if draft else None
 
-    async def submit_public_comment(self, draft: PublicDraft, form: PublicCommentForm) -> CommentReceipt:
+    async def submit_public_comment(
+        self, draft: views.PublicDraft, form: PublicCommentForm
+    ) -> views.CommentReceipt:
         """Store the citizen's comment (its own document, a random id) and, in the same write, the
         request to the workflow (``decision.public_comment_submitted``, request id = that id)."""
         for _ in range(3):
@@ -277,7 +269,7 @@ class Pages:
                 continue  # a random id collided (astronomically unlikely): draw another
             self.n.on_outbox()
             log.info("public comment submitted", extra={"decision_id": draft.decision_id})
-            return CommentReceipt(
+            return views.CommentReceipt(
                 request_id=request_id,
                 reference=str(state["reference"]),
                 decision_id=draft.decision_id,
@@ -288,7 +280,7 @@ class Pages:
             )
         raise RuntimeError("could not draw a fresh public comment id")
 
-    async def load_moderation(self, decision_id: str) -> ModerationView | None:
+    async def load_moderation(self, decision_id: str) -> views.ModerationView | None:
         draft = await self.drafts.get(decision_id)
         view = public_draft(draft) if draft else None
         if draft is None or view is None:
@@ -298,7 +290,7 @@ class Pages:
         for c in draft.public_comments:
             s = sent.get(c.comment_id, {})
             comments.append(
-                PublicCommentView(
+                views.PublicCommentView(
                     comment_id=c.comment_id,
                     text=c.text or "",
                     article_id=c.article_id,
@@ -310,9 +302,9 @@ class Pages:
                     sent_reason=str(s.get("reason") or ""),
                 )
             )
-        return ModerationView(draft=view, comments=tuple(comments))
+        return views.ModerationView(draft=view, comments=tuple(comments))
 
-    async def submit_moderation(self, link: VerifiedLink, form: ModerationForm) -> ModerationReceipt:
+    async def submit_moderation(self, link: VerifiedLink, form: ModerationForm) -> views.ModerationReceipt:
         """One moderation per comment from the page, with its request in the same write; the
         request id is deterministic per (comment, outcome), so a double click sends one request."""
         claims = link.claims
@@ -344,11 +336,11 @@ class Pages:
         )
         if existing is not None:
             if existing.state.get("outcome") == form.outcome.value:
-                return ModerationReceipt(form.comment_id, form.outcome, request_id, duplicate=True)
-            raise ModerationConflict(form.comment_id)
+                return views.ModerationReceipt(form.comment_id, form.outcome, request_id, duplicate=True)
+            raise views.ModerationConflict(form.comment_id)
         self.n.on_outbox()
         log.info(
             "public comment moderation submitted",
             extra={"decision_id": claims.decision_id, "comment_id": form.comment_id},
         )
-        return ModerationReceipt(form.comment_id, form.outcome, request_id)
+        return views.ModerationReceipt(form.comment_id, form.outcome, request_id)
