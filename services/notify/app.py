@@ -211,18 +211,22 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
 
     install_error_handlers(app)
     access.install(app)
+    # how both page routers open and check a link, and whom they accept a POST from
+    links: dict[str, Any] = {
+        "secret_keys": settings.signing_keys(),
+        "now": now,
+        "link_on_record": pages.link_on_record,
+        "find_link": pages.find_link,
+        "allowed_origins": settings.page_origins(),
+        "trusted_proxies": settings.trusted_proxy_networks(),
+    }
     app.include_router(
         build_pages_router(
             PagesDeps(
                 load_draft=pages.load_draft,
                 find_submission=pages.find_submission,
                 submit_opinion=pages.submit_opinion,
-                secret_keys=settings.signing_keys(),
-                now=now,
-                link_on_record=pages.link_on_record,
-                find_link=pages.find_link,
-                allowed_origins=settings.page_origins(),
-                trusted_proxies=settings.trusted_proxy_networks(),
+                **links,
             )
         ),
         dependencies=[
@@ -239,13 +243,8 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
                 submit_public_comment=pages.submit_public_comment,
                 load_moderation=pages.load_moderation,
                 submit_moderation=pages.submit_moderation,
-                secret_keys=settings.signing_keys(),
-                now=now,
                 rate_limiter=runtime.comment_limiter,
-                link_on_record=pages.link_on_record,
-                find_link=pages.find_link,
-                allowed_origins=settings.page_origins(),
-                trusted_proxies=settings.trusted_proxy_networks(),
+                **links,
             )
         ),
         dependencies=[access.public("public comment (citizens) and moderation (signed link) pages")],
