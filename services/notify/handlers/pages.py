@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import asdict
+from typing import Any, TypeVar
 
 from services.notify.domain.links import Action, AlreadyUsed, LinkClaims, NotOnRecord, Revoked, VerifiedLink
 from services.notify.domain.opaque_links import LinkRecord, token_digest
@@ -35,14 +36,18 @@ from services.notify.readmodel import Draft, aware
 from shared.contract.events.decisions import (
     ActingAs,
     ArticleComment,
+    DecisionRequest,
     ModerationOutcome,
     OpinionSubmitted,
     PublicCommentModerationSubmitted,
     PublicCommentSubmitted,
 )
 from shared.contract.events.decisions import Stance as ContractStance
+from shared.store import AggregateStore, Stored
 
 log = logging.getLogger("notify.service")
+
+R = TypeVar("R", bound=DecisionRequest)
 
 
 def split_heading(index: int, text: str) -> tuple[str, str]:
@@ -102,6 +107,22 @@ class Pages:
         self.links = n.stores.links
         self.drafts = n.stores.drafts
         self.store = n.stores.pages
+
+    def _request(self, kind: type[R], request_id: str, decision_id: str, **fields: Any) -> R:
+        """A request to the workflow sent from a page now (``submitted_at``)."""
+        return kind(request_id=request_id, decision_id=decision_id, submitted_at=self.n.now(), **fields)
+
+    async def _record(
+        self, store: AggregateStore, doc_id: str, state: dict[str, Any], request: DecisionRequest
+    ) -> Stored | None:
+        """Store the page's record with its request in one write; ``None`` if stored now, else what
+        was there (the relay is woken only for a new request)."""
+        existing = await self.store.create(
+            store, doc_id, state, self.n.emitter.wrap(request), request.decision_id
+        )
+        if existing is None:
+            self.n.on_outbox()
+        return existing
 
     # ------------------------------------------------------------------------------ links
 
@@ -191,11 +212,10 @@ class Pages:
         acting_as = ActingAs((issued.state if issued else {}).get("acting_as", ActingAs.HOLDER.value))
         draft = await self.drafts.get(claims.decision_id)
         version = form.draft_version or (draft.current_version if draft else 1)
-        now = self.n.now()
-        request = OpinionSubmitted(
-            request_id=claims.token_id,
-            decision_id=claims.decision_id,
-            submitted_at=now,
+        request = self._request(
+            OpinionSubmitted,
+            claims.token_id,
+            claims.decision_id,
             link_token_id=claims.token_id,
             consultee_unit_id=claims.recipient_unit_id,
             person_id=claims.person_id,
@@ -215,14 +235,10 @@ class Pages:
             "stance": form.stance.value,
             "general_comment": form.general_comment,
             "article_comments": [list(p) for p in form.article_comments],
-            "submitted_at": now,
+            "submitted_at": request.submitted_at,
         }
-        envelope = self.n.emitter.wrap(request)
-        if await self.store.create(
-            self.store.submissions, claims.token_id, state, envelope, claims.decision_id
-        ):
+        if await self._record(self.store.submissions, claims.token_id, state, request):
             raise AlreadyUsed(f"submissions/{claims.token_id} already exists", token_id=claims.token_id)
-        self.n.on_outbox()
         log.info(
             "opinion submitted", extra={"decision_id": claims.decision_id, "unit": claims.recipient_unit_id}
         )
@@ -241,43 +257,24 @@ class Pages:
         request to the workflow (``decision.public_comment_submitted``, request id = that id)."""
         for _ in range(3):
             request_id = new_comment_request_id()
-            now = self.n.now()
-            request = PublicCommentSubmitted(
-                request_id=request_id,
-                decision_id=draft.decision_id,
-                submitted_at=now,
-                text=form.text,
-                article_id=form.article_id,
-                author_ref=form.author_ref,
-                channel="web",
+            comment = asdict(form)  # text, article_id, author_ref
+            request = self._request(
+                PublicCommentSubmitted, request_id, draft.decision_id, **comment, channel="web"
             )
+            now, reference = request.submitted_at, reference_code(request_id)
             state = {
                 "request_id": request_id,
-                "reference": reference_code(request_id),
+                "reference": reference,
                 "decision_id": draft.decision_id,
                 "draft_version": draft.version,
-                "text": form.text,
-                "article_id": form.article_id,
-                "author_ref": form.author_ref,
+                **comment,
                 "channel": "web",
                 "submitted_at": now,
             }
-            envelope = self.n.emitter.wrap(request)
-            if await self.store.create(
-                self.store.public_comments, request_id, state, envelope, draft.decision_id
-            ):
+            if await self._record(self.store.public_comments, request_id, state, request):
                 continue  # a random id collided (astronomically unlikely): draw another
-            self.n.on_outbox()
             log.info("public comment submitted", extra={"decision_id": draft.decision_id})
-            return views.CommentReceipt(
-                request_id=request_id,
-                reference=str(state["reference"]),
-                decision_id=draft.decision_id,
-                text=form.text,
-                article_id=form.article_id,
-                author_ref=form.author_ref,
-                submitted_at=now,
-            )
+            return views.CommentReceipt(request_id, reference, draft.decision_id, **comment, submitted_at=now)
         raise RuntimeError("could not draw a fresh public comment id")
 
     async def load_moderation(self, decision_id: str) -> views.ModerationView | None:
@@ -309,11 +306,10 @@ class Pages:
         request id is deterministic per (comment, outcome), so a double click sends one request."""
         claims = link.claims
         request_id = moderation_request_id(form.comment_id, form.outcome)
-        now = self.n.now()
-        request = PublicCommentModerationSubmitted(
-            request_id=request_id,
-            decision_id=claims.decision_id,
-            submitted_at=now,
+        request = self._request(
+            PublicCommentModerationSubmitted,
+            request_id,
+            claims.decision_id,
             comment_id=form.comment_id,
             outcome=ModerationOutcome(form.outcome.value),
             moderator_id=claims.person_id,
@@ -328,17 +324,13 @@ class Pages:
             "moderator_id": claims.person_id,
             "unit_id": claims.recipient_unit_id,
             "link_token_id": claims.token_id,
-            "submitted_at": now,
+            "submitted_at": request.submitted_at,
         }
-        envelope = self.n.emitter.wrap(request)
-        existing = await self.store.create(
-            self.store.moderations, form.comment_id, state, envelope, claims.decision_id
-        )
+        existing = await self._record(self.store.moderations, form.comment_id, state, request)
         if existing is not None:
             if existing.state.get("outcome") == form.outcome.value:
                 return views.ModerationReceipt(form.comment_id, form.outcome, request_id, duplicate=True)
             raise views.ModerationConflict(form.comment_id)
-        self.n.on_outbox()
         log.info(
             "public comment moderation submitted",
             extra={"decision_id": claims.decision_id, "comment_id": form.comment_id},
