@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
@@ -48,27 +48,6 @@ class Stored:
 
     def has_processed(self, message_id: str) -> bool:
         return message_id in self.inbox
-
-
-class StateStore(Protocol):
-    """What :class:`AggregateStore` offers a caller: load, versioned save with outbox and inbox,
-    indexes. Implemented in memory by :class:`shared.testing.state_store.InMemoryStateStore`."""
-
-    async def ensure_indexes(self) -> None: ...
-
-    async def load(self, aggregate_id: str) -> Stored | None: ...
-
-    async def save(
-        self,
-        aggregate_id: str,
-        *,
-        expected_version: int,
-        state: Mapping[str, Any],
-        outbox: Sequence[Envelope] = (),
-        processed: str | None = None,
-        inbox: Sequence[str] = (),
-        extra: Mapping[str, Any] | None = None,
-    ) -> int: ...
 
 
 class AggregateStore:

@@ -7,8 +7,10 @@ bounded to ``inbox_size``) change in one step; ``extra`` fields sit beside the s
 kept in the stored shape (``_id``, ``version``, ``state``, ``inbox``, ``outbox``, ``outbox_pending``…),
 copied in and out, so a test can neither change a stored document by accident nor miss a write.
 
-Why a subclass of :class:`~shared.store.AggregateStore`: :func:`shared.reliability.unit_of_work.apply`
-takes one, and the fake must go through the very same ``apply``. It never touches ``collection``.
+Why a subclass of :class:`~shared.store.AggregateStore` (rather than a Protocol both implement):
+:func:`shared.reliability.unit_of_work.apply` takes an ``AggregateStore``, and the fake must go
+through the very same ``apply``. It overrides all three operations and never touches ``collection``
+(there is none: reading it fails, so a query that bypasses the store's methods shows at once).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from shared.contract.envelope import Envelope
 from shared.contract.events.decisions import ReminderDue
 from shared.reliability.emit import Emitter
 from shared.reliability.errors import ConcurrencyConflict
-from shared.store import StateStore
+from shared.store import AggregateStore
 from shared.testing.channels import FakeChannel
 from shared.testing.notify_stores import in_memory_stores, memory_of
 from shared.testing.state_store import InMemoryStateStore
@@ -328,7 +328,7 @@ async def test_a_refused_mail_is_dead_lettered_and_published_failed() -> None:
 
 
 async def test_the_in_memory_state_store_keeps_the_store_s_semantics() -> None:
-    s: StateStore = InMemoryStateStore("things", inbox_size=2)
+    s: AggregateStore = InMemoryStateStore("things", inbox_size=2)
     assert await s.save("a", expected_version=0, state={"n": 1}, processed="m1") == 1
     with pytest.raises(ConcurrencyConflict):
         await s.save("a", expected_version=0, state={"n": 2})
