@@ -47,12 +47,13 @@ from services.notify.domain.templates import (
     Renderer,
 )
 from services.notify.readmodel import aware
+from services.notify.stores.mongo import MongoDeliveryStore
 from services.notify.stores.ports import DeliveryStore
 from shared.contract.events.notify import DeliveryFailed, DeliverySent
 from shared.reliability.emit import Emitter
 from shared.reliability.faults import is_infrastructure
 from shared.reliability.unit_of_work import Change
-from shared.store import Doc, Stored
+from shared.store import AggregateStore, Doc, Stored
 from shared.telemetry import BackgroundPass
 
 log = logging.getLogger("notify.worker")
@@ -111,7 +112,7 @@ class DeliveryWorker:
     def __init__(
         self,
         *,
-        deliveries: DeliveryStore,
+        deliveries: DeliveryStore | AggregateStore,
         emitter: Emitter,
         email: Sender[EmailOut],
         sms: Sender[SmsOut] | None,
@@ -125,7 +126,10 @@ class DeliveryWorker:
         record_retry_max_seconds: float = 5.0,
         concurrency: int = 8,
     ) -> None:
-        self.deliveries = deliveries
+        self.deliveries = (
+            deliveries if isinstance(deliveries, DeliveryStore) else MongoDeliveryStore(deliveries)
+        )
+        """The deliveries' store (a bare aggregate store is read through the document store's queries)."""
         self.concurrency = max(1, concurrency)
         """Dispatches of one pass in flight at once (each claimed, sent and recorded on its own)."""
         self.record_retry_max_seconds = record_retry_max_seconds
