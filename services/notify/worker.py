@@ -6,7 +6,9 @@ behind it on the partition) nor lose a message. The handler only stores a pendin
 this loop owns the sending, and every state change is data (next attempt time, history), so a
 restart resumes where it stopped.
 
-One pass: load the due deliveries (pending / failed-retryable whose time has come), plan the
+One pass: load the due deliveries (:meth:`~services.notify.stores.ports.DeliveryStore.due`: pending /
+failed-retryable whose time has come, each checked with
+:func:`~services.notify.domain.delivery.is_due`), plan the
 dispatch per (channel, address) with :func:`~services.notify.domain.digest.plan_digest` —
 two or more for the same person become one grouped message — claim each delivery with a short
 lease (so two instances never send the same message), send, and record the attempt with
