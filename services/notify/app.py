@@ -16,13 +16,12 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
-from pymongo import ASCENDING
 
 from services.notify.channels.email import EmailChannel, EmailConfig
 from services.notify.channels.sms import SmsChannel, SmsConfig
 from services.notify.channels.webhook import WebhookChannel, WebhookConfig
 from services.notify.domain.delivery import DeliveryStatus, InvalidTransition, RetryPolicy, requeue
-from services.notify.metrics import deliveries_by_status
+from services.notify.metrics import deliveries_probe
 from services.notify.org_changes import contact_change_handler
 from services.notify.pages import (
     PagesDeps,
@@ -34,6 +33,7 @@ from services.notify.rate_limit import MongoCommentLimiter
 from services.notify.recipients import Recipients
 from services.notify.service import NO_RECIPIENT, NotifyService
 from services.notify.settings import NotifySettings
+from services.notify.stores.mongo import mongo_stores
 from services.notify.worker import DeliveryWorker, state_of
 from shared.access.audit import MongoAuditLog
 from shared.access.guard import access_for
@@ -44,7 +44,7 @@ from shared.http import install_error_handlers
 from shared.orgmodel import MODEL_VERSION
 from shared.orgmodel.replica import OrgReplica
 from shared.reliability.consumer import Handler
-from shared.reliability.unit_of_work import Change, apply
+from shared.reliability.unit_of_work import Change
 from shared.replay_api import replay_router
 from shared.runtime import ServiceRuntime
 from shared.store import AggregateStore, Stored
@@ -63,10 +63,17 @@ class NotifyRuntime(ServiceRuntime):
         super().__init__("notify", settings)
         self.settings = settings
         self.replica = OrgReplica()
-        self.deliveries = self.store("deliveries")
         self.submissions = self.store("submissions")
         self.public_comments = self.store("public_comments")
         self.moderations = self.store("moderations")
+        self.stores = mongo_stores(
+            drafts=AggregateStore.of(self.db, "drafts", inbox_size=settings.inbox_size),
+            links=AggregateStore.of(self.db, "links", inbox_size=settings.inbox_size),
+            deliveries=self.store("deliveries"),
+            submissions=self.submissions,
+            public_comments=self.public_comments,
+            moderations=self.moderations,
+        )
         self.comment_limiter = MongoCommentLimiter(
             self.db["comment_limits"],
             settings.public_comment_rate_limit,
@@ -76,15 +83,13 @@ class NotifyRuntime(ServiceRuntime):
         self.fresh_deployment = False
         """Set at start: a new notify (its database never saw a start) sends no contact change notice
         for the history it reads before it caught up."""
-        self.links = AggregateStore.of(self.db, "links", inbox_size=settings.inbox_size)
-        self.drafts = AggregateStore.of(self.db, "drafts", inbox_size=settings.inbox_size)
         policy = RetryPolicy.exponential(
             max_attempts=settings.delivery_max_attempts,
             base=timedelta(seconds=settings.delivery_retry_base_seconds),
             cap=timedelta(seconds=settings.delivery_retry_max_seconds),
         )
         self.worker = DeliveryWorker(
-            deliveries=self.deliveries,
+            deliveries=self.stores.deliveries,
             emitter=self.emitter,
             email=EmailChannel(
                 EmailConfig(
@@ -119,12 +124,7 @@ class NotifyRuntime(ServiceRuntime):
         self.service = NotifyService(
             settings=settings,
             recipients=Recipients(self.replica),
-            drafts=self.drafts,
-            links=self.links,
-            deliveries=self.deliveries,
-            submissions=self.submissions,
-            public_comments=self.public_comments,
-            moderations=self.moderations,
+            stores=self.stores,
             emitter=self.emitter,
             now=now,
             on_delivery=self.worker.wake,
@@ -135,10 +135,7 @@ class NotifyRuntime(ServiceRuntime):
         if self._started:
             return
         self.settings.warn_if_insecure()
-        await self.links.collection.create_index([("token_id", ASCENDING)])
-        await self.links.collection.create_index([("token_hash", ASCENDING)], sparse=True)
-        await self.moderations.collection.create_index([("decision_id", ASCENDING)])
-        await self.deliveries.collection.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
+        await self.stores.ensure_indexes()
         await self.comment_limiter.ensure_indexes()
         first = await self.db["meta"].find_one_and_update(
             {"_id": "first_start"}, {"$setOnInsert": {"at": datetime.now(UTC)}}, upsert=True
@@ -186,6 +183,7 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
     runtime = NotifyRuntime(settings)
     access = access_for("notify", settings, MongoAuditLog(runtime.db["audit"]))
     svc = runtime.service
+    pages = svc.pages
     org_handlers: dict[str, Handler] = {t.event_type: runtime.replica.on_event for t in ORG_EVENT_TYPES}
     # a changed e-mail / phone / webhook is confirmed to the old address(es) before the copy forgets them
     org_handlers[PersonUpdated.event_type] = contact_change_handler(
@@ -213,18 +211,22 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
 
     install_error_handlers(app)
     access.install(app)
+    # how both page routers open and check a link, and whom they accept a POST from
+    links: dict[str, Any] = {
+        "secret_keys": settings.signing_keys(),
+        "now": now,
+        "link_on_record": pages.link_on_record,
+        "find_link": pages.find_link,
+        "allowed_origins": settings.page_origins(),
+        "trusted_proxies": settings.trusted_proxy_networks(),
+    }
     app.include_router(
         build_pages_router(
             PagesDeps(
-                load_draft=svc.load_draft,
-                find_submission=svc.find_submission,
-                submit_opinion=svc.submit_opinion,
-                secret_keys=settings.signing_keys(),
-                now=now,
-                link_on_record=svc.link_on_record,
-                find_link=svc.find_link,
-                allowed_origins=settings.page_origins(),
-                trusted_proxies=settings.trusted_proxy_networks(),
+                load_draft=pages.load_draft,
+                find_submission=pages.find_submission,
+                submit_opinion=pages.submit_opinion,
+                **links,
             )
         ),
         dependencies=[
@@ -237,26 +239,24 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
     app.include_router(
         build_public_comment_router(
             PublicCommentDeps(
-                load_public_draft=svc.load_public_draft,
-                submit_public_comment=svc.submit_public_comment,
-                load_moderation=svc.load_moderation,
-                submit_moderation=svc.submit_moderation,
-                secret_keys=settings.signing_keys(),
-                now=now,
+                load_public_draft=pages.load_public_draft,
+                submit_public_comment=pages.submit_public_comment,
+                load_moderation=pages.load_moderation,
+                submit_moderation=pages.submit_moderation,
                 rate_limiter=runtime.comment_limiter,
-                link_on_record=svc.link_on_record,
-                find_link=svc.find_link,
-                allowed_origins=settings.page_origins(),
-                trusted_proxies=settings.trusted_proxy_networks(),
+                **links,
             )
         ),
         dependencies=[access.public("public comment (citizens) and moderation (signed link) pages")],
     )
 
     runtime.install_ready(app, [access.public("readiness probe; reasons only")])
+    deliveries_store = runtime.stores.deliveries
     runtime.metrics.probe(
         "deliveries",
-        deliveries_by_status(runtime.deliveries.collection, max_time_ms=runtime.metrics.timeout_ms),
+        deliveries_probe(
+            lambda status: deliveries_store.count_status(status, max_time_ms=runtime.metrics.timeout_ms)
+        ),
     )
     runtime.install_metrics(app, [access.metrics()])
     app.include_router(replay_router(runtime.replay(), access))
@@ -282,7 +282,7 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
         identity: Identity = access.require(Role.OPERATOR, Role.REGISTRY_ADMIN),
     ) -> dict[str, Any]:
         """Operator action: revoke an issued link; its page answers 410 from then on."""
-        revoked = await svc.revoke_link(token_id, reason[:500])
+        revoked = await pages.revoke_link(token_id, reason[:500])
         await access.changed(
             request,
             identity,
@@ -306,13 +306,7 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
         """Operator view: every delivery with its status (dead-lettered and no_recipient included)."""
         if status is not None and status not in STATUSES:
             raise HTTPException(422, f"status must be one of {STATUSES}")
-        query: dict[str, Any] = {}
-        if status:
-            query["status"] = status
-        if decision_id:
-            query["decision_id"] = decision_id
-        cursor = runtime.deliveries.collection.find(query, {"inbox": 0, "outbox": 0}).sort("created_at", -1)
-        docs = [d async for d in cursor.limit(limit)]
+        docs = await deliveries_store.latest(status, decision_id, limit)
         body = [_public(d, demo=settings.demo_mode) for d in docs]
         counts: dict[str, int] = {}
         for d in docs:
@@ -342,7 +336,7 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
             s.update(status=after.status.value, attempts=0, next_attempt_at=after.next_attempt_at)
             return Change(state=s, extra={"status": s["status"], "next_attempt_at": s["next_attempt_at"]})
 
-        await apply(runtime.deliveries, delivery_id, None, decide)
+        await deliveries_store.change(delivery_id, decide)
         if problems:
             raise HTTPException(404 if problems[0] == "not_found" else 409, problems[0])
         runtime.worker.wake()

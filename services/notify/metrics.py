@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from services.notify.domain.delivery import DeliveryStatus
@@ -15,11 +16,17 @@ class Counting(Protocol):
 def deliveries_by_status(deliveries: Counting, *, max_time_ms: int) -> Probe:
     """One bounded count per state on the ``status`` index of the ``deliveries`` collection."""
 
+    async def count(status: str) -> int:
+        return await deliveries.count_documents({"status": status}, maxTimeMS=max_time_ms)
+
+    return deliveries_probe(count)
+
+
+def deliveries_probe(count: Callable[[str], Awaitable[int]]) -> Probe:
+    """The ``dv_notify_deliveries`` family from ``count(status)`` (bounded by the caller)."""
+
     async def probe() -> Families:
-        counts = {
-            s.value: await deliveries.count_documents({"status": s.value}, maxTimeMS=max_time_ms)
-            for s in DeliveryStatus
-        }
+        counts = {s.value: await count(s.value) for s in DeliveryStatus}
         return [
             counts_family(
                 "dv_notify_deliveries",

@@ -6,7 +6,9 @@ behind it on the partition) nor lose a message. The handler only stores a pendin
 this loop owns the sending, and every state change is data (next attempt time, history), so a
 restart resumes where it stopped.
 
-One pass: load the due deliveries (pending / failed-retryable whose time has come), plan the
+One pass: load the due deliveries (:meth:`~services.notify.stores.ports.DeliveryStore.due`: pending /
+failed-retryable whose time has come, each checked with
+:func:`~services.notify.domain.delivery.is_due`), plan the
 dispatch per (channel, address) with :func:`~services.notify.domain.digest.plan_digest` —
 two or more for the same person become one grouped message — claim each delivery with a short
 lease (so two instances never send the same message), send, and record the attempt with
@@ -24,12 +26,9 @@ import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from services.notify.channels.base import EmailOut, LinkCase, SmsOut, WebhookOut
-from services.notify.channels.email import EmailChannel
-from services.notify.channels.sms import SmsChannel
-from services.notify.channels.webhook import WebhookChannel
 from services.notify.domain.delivery import (
     Attempt,
     AttemptOutcome,
@@ -37,6 +36,7 @@ from services.notify.domain.delivery import (
     DeliveryState,
     DeliveryStatus,
     RetryPolicy,
+    is_due,
     record_attempt,
 )
 from services.notify.domain.digest import Grouped, Immediate, Pending, plan_digest
@@ -48,25 +48,29 @@ from services.notify.domain.templates import (
     RenderedMessage,
     Renderer,
 )
+from services.notify.readmodel import aware
+from services.notify.stores.mongo import MongoDeliveryStore
+from services.notify.stores.ports import DeliveryStore
 from shared.contract.events.notify import DeliveryFailed, DeliverySent
 from shared.reliability.emit import Emitter
 from shared.reliability.faults import is_infrastructure
-from shared.reliability.unit_of_work import Change, apply
+from shared.reliability.unit_of_work import Change
 from shared.store import AggregateStore, Doc, Stored
 from shared.telemetry import BackgroundPass
 
 log = logging.getLogger("notify.worker")
 
-DUE = [DeliveryStatus.PENDING.value, DeliveryStatus.FAILED_RETRYABLE.value]
 LEASE = timedelta(minutes=2)
+BATCH = 500
+"""Deliveries one pass loads at the most (oldest first)."""
+
+Out = TypeVar("Out", contravariant=True)
 
 
-def _aware(v: Any) -> datetime | None:
-    if v is None:
-        return None
-    if isinstance(v, datetime):
-        return v if v.tzinfo else v.replace(tzinfo=UTC)
-    return datetime.fromisoformat(str(v))
+class Sender(Protocol[Out]):
+    """A channel: sends one message and says how it went (never raises for a refused message)."""
+
+    async def send(self, out: Out) -> DeliveryResult: ...
 
 
 def state_of(s: Mapping[str, Any]) -> DeliveryState:
@@ -75,11 +79,11 @@ def state_of(s: Mapping[str, Any]) -> DeliveryState:
         channel=str(s["channel"]),
         status=DeliveryStatus(s["status"]),
         attempts=int(s.get("attempts", 0)),
-        next_attempt_at=_aware(s.get("next_attempt_at")),
+        next_attempt_at=aware(s.get("next_attempt_at")),
         last_error=s.get("last_error"),
         history=tuple(
             Attempt(
-                at=_aware(h["at"]) or datetime.now(UTC),
+                at=aware(h["at"]) or datetime.now(UTC),
                 outcome=AttemptOutcome(h["outcome"]),
                 detail=h["detail"],
             )
@@ -110,11 +114,11 @@ class DeliveryWorker:
     def __init__(
         self,
         *,
-        deliveries: AggregateStore,
+        deliveries: DeliveryStore | AggregateStore,
         emitter: Emitter,
-        email: EmailChannel,
-        sms: SmsChannel | None,
-        webhook: WebhookChannel | None,
+        email: Sender[EmailOut],
+        sms: Sender[SmsOut] | None,
+        webhook: Sender[WebhookOut] | None,
         policy: RetryPolicy,
         digest_window: timedelta,
         now: Callable[[], datetime],
@@ -124,7 +128,10 @@ class DeliveryWorker:
         record_retry_max_seconds: float = 5.0,
         concurrency: int = 8,
     ) -> None:
-        self.deliveries = deliveries
+        self.deliveries = (
+            deliveries if isinstance(deliveries, DeliveryStore) else MongoDeliveryStore(deliveries)
+        )
+        """The deliveries' store (a bare aggregate store is read through the document store's queries)."""
         self.concurrency = max(1, concurrency)
         """Dispatches of one pass in flight at once (each claimed, sent and recorded on its own)."""
         self.record_retry_max_seconds = record_retry_max_seconds
@@ -179,14 +186,8 @@ class DeliveryWorker:
         """Send everything due now; returns how many deliveries were attempted."""
         now = self.now()
         with BackgroundPass("notify delivery pass") as work:  # a pass with nothing due leaves no span
-            cursor = (
-                self.deliveries.collection.find(
-                    {"status": {"$in": DUE}, "next_attempt_at": {"$lte": now}}, {"outbox": 0, "inbox": 0}
-                )
-                .sort("created_at", 1)
-                .limit(500)
-            )
-            docs: list[Doc] = [d async for d in cursor]
+            found = await self.deliveries.due(now, BATCH)
+            docs = [d for d in found if is_due(state_of(d["state"]), now)]
             if not docs:
                 return 0
             work.found(**{"dv.deliveries.due": len(docs)})
@@ -200,7 +201,7 @@ class DeliveryWorker:
                 notification_id=str(d["_id"]),
                 recipient_id=(d["state"]["channel"], d["state"]["to"]),
                 kind=str(d["state"]["kind"]),
-                created_at=_aware(d["state"]["created_at"]) or now,
+                created_at=aware(d["state"]["created_at"]) or now,
                 content=d,
             )
             for d in docs
@@ -226,11 +227,7 @@ class DeliveryWorker:
 
     async def _claim(self, doc: Doc, now: datetime) -> bool:
         """A short lease so that two instances (or two passes) never send the same delivery."""
-        result = await self.deliveries.collection.update_one(
-            {"_id": doc["_id"], "status": {"$in": DUE}, "lease_until": {"$lte": now}},
-            {"$set": {"lease_until": now + LEASE}},
-        )
-        return result.modified_count == 1
+        return await self.deliveries.claim(str(doc["_id"]), now, now + LEASE)
 
     async def _dispatch(self, docs: list[Doc], *, grouped: bool) -> None:
         first = docs[0]["state"]
@@ -295,7 +292,7 @@ class DeliveryWorker:
                     label=e["label"],
                     title=e["title"],
                     issuer_name=e["issuer_name"],
-                    deadline=_aware(e.get("deadline")),
+                    deadline=aware(e.get("deadline")),
                     url=e.get("url"),
                     reference=str(e.get("reference") or ""),
                 )
@@ -393,7 +390,7 @@ class DeliveryWorker:
             }
             return Change(state=s, outbox=outbox, extra=extra, result=after.status)
 
-        outcome = await apply(self.deliveries, delivery_id, None, decide)
+        outcome = await self.deliveries.change(delivery_id, decide)
         if outcome.applied:
             if outcome.result is DeliveryStatus.SENT:
                 self.sent += 1

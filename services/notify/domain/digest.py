@@ -110,12 +110,3 @@ def plan_digest(
         dispatches.append(((created, nid), d))
     dispatches.sort(key=lambda kd: kd[0])
     return DigestPlan(dispatches=tuple(d for _, d in dispatches), in_window=in_window)
-
-
-def should_hold(pending_for_recipient: int, oldest_age: timedelta, hold: timedelta) -> bool:
-    """Whether the service may wait a little before dispatching (optional batching).
-
-    The default policy (``hold == 0``) never waits: single ones go immediately. A positive
-    ``hold`` lets the caller wait at most that long for more items; it never holds longer.
-    """
-    return hold > timedelta(0) and pending_for_recipient >= 1 and oldest_age < hold

@@ -23,9 +23,8 @@ The MAC covers the exact bytes ``dv1.<key id>.<payload>``, so the token is not m
 Every failure is a :class:`LinkError` subclass carrying a Vietnamese message for the page
 and the HTTP status the page must answer with — never a 500.
 
-This module also holds the substitute-routing rule (:func:`choose_recipient`): a link is
-issued to the person acting for the unit on the day, the holder or the substitute who acts
-while the holder is away.
+Who receives a link (the holder, or the substitute acting that day) is the org domain's rule
+(:meth:`shared.orgmodel.people.PeopleRegistry.dan_van_in_charge`, through :mod:`services.notify.recipients`).
 """
 
 from __future__ import annotations
@@ -37,11 +36,11 @@ import hmac
 import json
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import ClassVar, NamedTuple
+from typing import ClassVar
 
 TOKEN_VERSION = "dv1"
 MAX_TOKEN_LENGTH = 2048
@@ -464,45 +463,3 @@ def single_use_rule(link: VerifiedLink, *, already_submitted: bool, wants_submit
     if link.single_use and already_submitted:
         return UseDecision.SHOW_SUBMITTED
     return UseDecision.ACCEPT if wants_submit else UseDecision.SHOW_FORM
-
-
-# --------------------------------------------------------------------------- substitute routing
-
-
-class Assignment(NamedTuple):
-    """A person's tenure on the position that receives notifications for a unit.
-
-    ``valid_to`` is inclusive; ``None`` means open-ended. ``is_substitute`` marks a deputy or
-    substitute who acts while the holder is away (DOMAIN: "deputies and substitutes act when the
-    holder is away"). A plain ``(person, valid_from, valid_to, is_substitute)`` tuple also works.
-    """
-
-    person_id: str
-    valid_from: date
-    valid_to: date | None
-    is_substitute: bool
-
-
-class RoutedRecipient(NamedTuple):
-    person_id: str
-    acting_as_substitute: bool
-
-
-def choose_recipient(
-    assignments: Iterable[Assignment | tuple[str, date, date | None, bool]], on: date
-) -> RoutedRecipient | None:
-    """The person to notify on ``on``: a substitute acting that day, else the holder.
-
-    A substitute period is recorded only because the holder is away, so it wins over the holder.
-    Among several candidates the most recently started one wins (the newest arrangement
-    supersedes older ones); ties break on person id so the choice is deterministic across
-    replays of the same events. ``None`` means nobody is acting: the caller must escalate,
-    not silently drop the notification.
-    """
-    active = [Assignment(*a) for a in assignments if a[1] <= on and (a[2] is None or on <= a[2])]
-    for want_substitute in (True, False):
-        candidates = [a for a in active if a.is_substitute is want_substitute]
-        if candidates:
-            best = max(candidates, key=lambda a: (a.valid_from, a.person_id))
-            return RoutedRecipient(best.person_id, want_substitute)
-    return None

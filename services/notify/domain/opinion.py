@@ -66,9 +66,14 @@ def article_field(article_id: str) -> str:
     return f"{ARTICLE_FIELD_PREFIX}{article_id}"
 
 
-def _clean(text: str) -> str:
-    # Normalise line endings (browsers send CRLF) so lengths match what the person typed.
+def clean(text: str) -> str:
+    """A text field as the person typed it: browsers send CRLF, so lengths are counted on LF."""
     return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def too_long(name: str, what_vi: str, text: str, limit: int) -> FieldError:
+    """The refusal of a field longer than ``limit`` characters."""
+    return FieldError(name, f"{what_vi} dài {len(text)} ký tự, vượt quá giới hạn {limit} ký tự.")
 
 
 def validate_opinion(raw: Mapping[str, str], article_ids: Sequence[str]) -> OpinionForm:
@@ -89,25 +94,15 @@ def validate_opinion(raw: Mapping[str, str], article_ids: Sequence[str]) -> Opin
             stance = Stance(stance_raw)
         except ValueError:
             errors.append(FieldError(STANCE_FIELD, "Lựa chọn ý kiến không hợp lệ, vui lòng chọn lại."))
-    general = _clean(raw.get(GENERAL_FIELD, ""))
+    general = clean(raw.get(GENERAL_FIELD, ""))
     if len(general) > MAX_GENERAL_COMMENT:
-        errors.append(
-            FieldError(
-                GENERAL_FIELD,
-                f"Ý kiến chung dài {len(general)} ký tự, vượt quá giới hạn {MAX_GENERAL_COMMENT} ký tự.",
-            )
-        )
+        errors.append(too_long(GENERAL_FIELD, "Ý kiến chung", general, MAX_GENERAL_COMMENT))
     comments: list[tuple[str, str]] = []
     for article_id in article_ids:
         name = article_field(article_id)
-        text = _clean(raw.get(name, ""))
+        text = clean(raw.get(name, ""))
         if len(text) > MAX_ARTICLE_COMMENT:
-            errors.append(
-                FieldError(
-                    name,
-                    f"Ý kiến dài {len(text)} ký tự, vượt quá giới hạn {MAX_ARTICLE_COMMENT} ký tự.",
-                )
-            )
+            errors.append(too_long(name, "Ý kiến", text, MAX_ARTICLE_COMMENT))
         elif text:
             comments.append((article_id, text))
     if stance in (Stance.AGREE_WITH_AMENDMENTS, Stance.DISAGREE) and not general and not comments:

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from services.notify.domain.opinion import FieldError
+from services.notify.domain.opinion import FieldError, clean, too_long
 
 MAX_COMMENT_TEXT = 4000
 MAX_AUTHOR_REF = 200
@@ -89,11 +89,6 @@ class ModerationForm:
     reason: str
 
 
-def _clean(text: str) -> str:
-    # Browsers send CRLF: normalise so the length matches what the person typed.
-    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
-
-
 def validate_public_comment(raw: Mapping[str, str], article_ids: Sequence[str]) -> PublicCommentForm:
     """Validate the citizen's form, or raise :class:`HoneypotFilled` / :class:`CommentInvalid`.
 
@@ -102,27 +97,17 @@ def validate_public_comment(raw: Mapping[str, str], article_ids: Sequence[str]) 
     if raw.get(HONEYPOT_FIELD, "").strip():
         raise HoneypotFilled("honeypot field filled")
     errors: list[FieldError] = []
-    text = _clean(raw.get(TEXT_FIELD, ""))
+    text = clean(raw.get(TEXT_FIELD, ""))
     if not text:
         errors.append(FieldError(TEXT_FIELD, "Vui lòng nhập nội dung góp ý."))
     elif len(text) > MAX_COMMENT_TEXT:
-        errors.append(
-            FieldError(
-                TEXT_FIELD,
-                f"Nội dung góp ý dài {len(text)} ký tự, vượt quá giới hạn {MAX_COMMENT_TEXT} ký tự.",
-            )
-        )
+        errors.append(too_long(TEXT_FIELD, "Nội dung góp ý", text, MAX_COMMENT_TEXT))
     article = raw.get(ARTICLE_FIELD, "").strip() or None
     if article is not None and article not in article_ids:
         errors.append(FieldError(ARTICLE_FIELD, "Điều được chọn không có trong dự thảo, vui lòng chọn lại."))
     author = " ".join(raw.get(AUTHOR_FIELD, "").split()) or None
     if author is not None and len(author) > MAX_AUTHOR_REF:
-        errors.append(
-            FieldError(
-                AUTHOR_FIELD,
-                f"Họ tên, cách liên hệ dài {len(author)} ký tự, vượt quá giới hạn {MAX_AUTHOR_REF} ký tự.",
-            )
-        )
+        errors.append(too_long(AUTHOR_FIELD, "Họ tên, cách liên hệ", author, MAX_AUTHOR_REF))
     if errors:
         raise CommentInvalid(errors)
     return PublicCommentForm(text=text, article_id=article, author_ref=author)
@@ -139,15 +124,11 @@ def validate_moderation(raw: Mapping[str, str], comment_ids: Sequence[str]) -> M
         outcome = Outcome(raw.get(OUTCOME_FIELD, "").strip())
     except ValueError:
         errors.append(FieldError(OUTCOME_FIELD, "Vui lòng chọn “Chấp nhận” hoặc “Không chấp nhận”."))
-    reason = _clean(raw.get(REASON_FIELD, ""))
+    reason = clean(raw.get(REASON_FIELD, ""))
     if outcome is Outcome.REJECTED and not reason:
         errors.append(FieldError(REASON_FIELD, "Không chấp nhận góp ý phải nêu lý do."))
     if len(reason) > MAX_REJECT_REASON:
-        errors.append(
-            FieldError(
-                REASON_FIELD, f"Lý do dài {len(reason)} ký tự, vượt quá giới hạn {MAX_REJECT_REASON} ký tự."
-            )
-        )
+        errors.append(too_long(REASON_FIELD, "Lý do", reason, MAX_REJECT_REASON))
     if errors or outcome is None:
         raise CommentInvalid(errors)
     return ModerationForm(comment_id=comment_id, outcome=outcome, reason=reason)

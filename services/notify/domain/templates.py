@@ -80,11 +80,17 @@ class Recipient:
 
 
 @dataclass(frozen=True, slots=True)
-class ConsultationRequested:
-    """Đề nghị góp ý: a consultee is asked for its opinion on a draft before issuance."""
+class _AboutDecision:
+    """A message about one decision, to one person (the first two fields of every such message)."""
 
     recipient: Recipient
     decision: DecisionRef
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultationRequested(_AboutDecision):
+    """Đề nghị góp ý: a consultee is asked for its opinion on a draft before issuance."""
+
     deadline: datetime
     action_url: str
     sms_url: str | None = None
@@ -93,11 +99,9 @@ class ConsultationRequested:
 
 
 @dataclass(frozen=True, slots=True)
-class Reminder:
+class Reminder(_AboutDecision):
     """Nhắc góp ý: no opinion yet and the deadline approaches."""
 
-    recipient: Recipient
-    decision: DecisionRef
     deadline: datetime
     action_url: str
     sms_url: str | None = None
@@ -105,15 +109,13 @@ class Reminder:
 
 
 @dataclass(frozen=True, slots=True)
-class OverdueEscalated:
+class OverdueEscalated(_AboutDecision):
     """Quá hạn góp ý: to the late consultee and, when escalated, to the leader who must act.
 
     ``missing_units`` lists the consultees whose opinion is still missing; ``escalated_to``
     names who was informed (e.g. Thường trực Tỉnh ủy).
     """
 
-    recipient: Recipient
-    decision: DecisionRef
     deadline: datetime
     missing_units: tuple[str, ...]
     action_url: str | None = None
@@ -127,11 +129,9 @@ class OverdueEscalated:
 
 
 @dataclass(frozen=True, slots=True)
-class OpinionReceived:
+class OpinionReceived(_AboutDecision):
     """Biên nhận: confirms what was recorded, so the sender can prove they answered in time."""
 
-    recipient: Recipient
-    decision: DecisionRef
     stance: Stance
     submitted_at: datetime
     receipt_url: str | None = None
@@ -144,15 +144,13 @@ class OpinionReceived:
 
 
 @dataclass(frozen=True, slots=True)
-class Issued:
+class Issued(_AboutDecision):
     """Văn bản đã ban hành: information the board, the Front and organisations need to mobilise people.
 
     ``override_reason`` is set when issuance happened under an authorised override (the
     consultation rule was not met): recipients are told, as DOMAIN requires it be reported.
     """
 
-    recipient: Recipient
-    decision: DecisionRef
     issued_at: datetime
     summary: str
     view_url: str | None = None
@@ -177,14 +175,12 @@ class ReportDue:
 
 
 @dataclass(frozen=True, slots=True)
-class PublicCommentModeration:
+class PublicCommentModeration(_AboutDecision):
     """Góp ý của nhân dân cần kiểm duyệt: the draft was published for public comment; the Dân vận
     board (synthesiser unit) moderates the citizens' comments through ``action_url`` (a signed,
     reusable link). ``deadline`` is when the public comment window closes; ``public_url`` is the
     citizens' page, to share through the board's own channels."""
 
-    recipient: Recipient
-    decision: DecisionRef
     deadline: datetime
     action_url: str
     public_url: str | None = None
@@ -193,12 +189,10 @@ class PublicCommentModeration:
 
 
 @dataclass(frozen=True, slots=True)
-class OpinionNotRecorded:
+class OpinionNotRecorded(_AboutDecision):
     """The workflow refused an opinion sent through a link (e.g. after the board's synthesis):
     the sender must not believe it counts — the page only said it was *sent*."""
 
-    recipient: Recipient
-    decision: DecisionRef
     reason_vi: str
     submitted_at: datetime
     sms_url: str | None = None

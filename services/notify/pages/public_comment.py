@@ -57,7 +57,6 @@ from services.notify.domain.public_comment import (
     validate_moderation,
     validate_public_comment,
 )
-from services.notify.domain.vi_time import format_deadline
 from services.notify.pages.deps import (
     ModerationConflict,
     ModerationView,
@@ -66,7 +65,7 @@ from services.notify.pages.deps import (
 )
 from services.notify.pages.guard import CrossOrigin, check_origin, client_address, log_refusal
 from services.notify.pages.resolve import resolve_link
-from services.notify.pages.router import PAGES_TEMPLATE_DIR, SECURITY_HEADERS
+from services.notify.pages.router import SECURITY_HEADERS, page_environment
 
 log = logging.getLogger(__name__)
 
@@ -174,15 +173,7 @@ class AlreadyModerated(PageError):
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(PAGES_TEMPLATE_DIR)),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["deadline"] = format_deadline
-    env.globals.update(
+    return page_environment(
         ARTICLE_FIELD=ARTICLE_FIELD,
         AUTHOR_FIELD=AUTHOR_FIELD,
         TEXT_FIELD=TEXT_FIELD,
@@ -194,7 +185,6 @@ def _environment() -> jinja2.Environment:
         MAX_AUTHOR_REF=MAX_AUTHOR_REF,
         MAX_REJECT_REASON=MAX_REJECT_REASON,
     )
-    return env
 
 
 def build_public_comment_router(deps: PublicCommentDeps) -> APIRouter:

@@ -105,7 +105,8 @@ class _BadForm(LinkError):
     )
 
 
-def _environment() -> jinja2.Environment:
+def page_environment(**page_globals: Any) -> jinja2.Environment:
+    """The pages' templates (autoescaped, strict), the ``deadline`` filter and ``page_globals``."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(PAGES_TEMPLATE_DIR)),
         autoescape=True,
@@ -114,13 +115,19 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["deadline"] = format_deadline
-    env.globals["article_field"] = article_field
-    env.globals["stance_labels"] = STANCE_LABELS_VI
-    env.globals["STANCE_FIELD"] = STANCE_FIELD
-    env.globals["GENERAL_FIELD"] = GENERAL_FIELD
-    env.globals["MAX_ARTICLE_COMMENT"] = MAX_ARTICLE_COMMENT
-    env.globals["MAX_GENERAL_COMMENT"] = MAX_GENERAL_COMMENT
+    env.globals.update(page_globals)
     return env
+
+
+def _environment() -> jinja2.Environment:
+    return page_environment(
+        article_field=article_field,
+        stance_labels=STANCE_LABELS_VI,
+        STANCE_FIELD=STANCE_FIELD,
+        GENERAL_FIELD=GENERAL_FIELD,
+        MAX_ARTICLE_COMMENT=MAX_ARTICLE_COMMENT,
+        MAX_GENERAL_COMMENT=MAX_GENERAL_COMMENT,
+    )
 
 
 def build_pages_router(deps: PagesDeps) -> APIRouter:
@@ -211,15 +218,23 @@ def build_pages_router(deps: PagesDeps) -> APIRouter:
                 return submitted_page(sub, draft, status=200, replay=True)
         return error_page(err)
 
+    async def used_before(
+        link: VerifiedLink, *, wants_submit: bool
+    ) -> tuple[Submission, DraftView | None] | None:
+        """What was submitted with a used single-use link (and its draft), ``None`` if it may be used."""
+        existing = await call(deps.find_submission, link.token_id)
+        decision = single_use_rule(link, already_submitted=existing is not None, wants_submit=wants_submit)
+        if decision is UseDecision.SHOW_SUBMITTED and existing is not None:
+            return existing, await call(deps.load_draft, link.claims.decision_id)
+        return None
+
     @router.get("/a/{token}", response_class=HTMLResponse)
     async def show_link(token: str) -> HTMLResponse:
         try:
             link = await open_link(token)
-            existing = await call(deps.find_submission, link.token_id)
-            decision = single_use_rule(link, already_submitted=existing is not None, wants_submit=False)
-            if decision is UseDecision.SHOW_SUBMITTED and existing is not None:
-                draft = await call(deps.load_draft, link.claims.decision_id)
-                return submitted_page(existing, draft, status=200, replay=True)
+            seen = await used_before(link, wants_submit=False)
+            if seen is not None:
+                return submitted_page(*seen, status=200, replay=True)
             return form_page(token, await load(link))
         except Expired as err:
             try:
@@ -258,11 +273,9 @@ def build_pages_router(deps: PagesDeps) -> APIRouter:
             return await cross_origin(request, token, refusal)
         try:
             link = await open_link(token)
-            existing = await call(deps.find_submission, link.token_id)
-            decision = single_use_rule(link, already_submitted=existing is not None, wants_submit=True)
-            if decision is UseDecision.SHOW_SUBMITTED and existing is not None:
-                draft = await call(deps.load_draft, link.claims.decision_id)
-                return error_page(AlreadyUsed(token_id=link.token_id), existing, draft)
+            seen = await used_before(link, wants_submit=True)
+            if seen is not None:
+                return error_page(AlreadyUsed(token_id=link.token_id), *seen)
             draft = await load(link)
             async with request.form(max_files=0, max_fields=len(draft.articles) + 16) as form:
                 raw = {k: v for k, v in form.items() if not isinstance(v, UploadFile)}

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.notify.domain.digest import Grouped, Immediate, Pending, plan_digest, should_hold
+from services.notify.domain.digest import Grouped, Immediate, Pending, plan_digest
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 W = timedelta(minutes=30)
@@ -42,12 +42,6 @@ def test_duplicate_ids_and_bad_window_refused() -> None:
         plan_digest([p("a", "A", 1), p("a", "B", 1)], now=NOW, window=W)
     with pytest.raises(ValueError):
         plan_digest([], now=NOW, window=timedelta(0))
-
-
-def test_should_hold() -> None:
-    assert not should_hold(1, timedelta(0), timedelta(0))
-    assert should_hold(1, timedelta(minutes=1), timedelta(minutes=5))
-    assert not should_hold(1, timedelta(minutes=6), timedelta(minutes=5))
 
 
 @settings(max_examples=200, deadline=None)

@@ -21,7 +21,8 @@ from services.notify.settings import NotifySettings
 from shared.contract.envelope import Envelope
 from shared.contract.events.decisions import Escalated, ReminderDue
 from shared.reliability.emit import Emitter
-from tests.unit.notify._memory_store import docs_of, memory_store
+from shared.testing.notify_stores import in_memory_stores
+from tests.unit.notify._memory_store import docs_of
 
 NOW = datetime(2026, 12, 8, 2, 0, tzinfo=UTC)
 DEADLINE = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
@@ -66,13 +67,8 @@ def service(in_charge: Contact | NoRecipient, leaders: list[Contact | NoRecipien
     return NotifyService(
         settings=NotifySettings(PUBLIC_BASE_URL=BASE),
         recipients=FakeRecipients(in_charge, leaders),
-        drafts=memory_store("drafts"),
-        links=memory_store("links"),
-        deliveries=memory_store("deliveries"),
-        submissions=memory_store("submissions"),
+        stores=in_memory_stores(),
         emitter=Emitter("notify"),
-        public_comments=memory_store("public_comments"),
-        moderations=memory_store("moderations"),
         now=lambda: NOW,
     )
 

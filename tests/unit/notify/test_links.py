@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -13,17 +13,14 @@ from hypothesis import strategies as st
 from services.notify.domain.links import (
     Action,
     AlreadyUsed,
-    Assignment,
     Expired,
     LinkError,
     Malformed,
-    RoutedRecipient,
     SigningKey,
     Tampered,
     UnknownKey,
     UseDecision,
     WrongRecipient,
-    choose_recipient,
     issue_link,
     single_use_rule,
     verify,
@@ -273,42 +270,3 @@ def test_round_trip_any_unicode_ids(unit: str, role: str, person: str, decision:
     )
     assert link.token.isascii()
     assert verify(link.token, NOW, KEYS).claims == link.claims
-
-
-# ------------------------------------------------------------------ substitute routing
-
-D = date(2026, 12, 5)
-
-
-def test_holder_when_no_substitute() -> None:
-    assert choose_recipient([("holder", date(2020, 1, 1), None, False)], D) == RoutedRecipient(
-        "holder", False
-    )
-
-
-def test_substitute_acting_wins_on_its_dates_only() -> None:
-    rows = [
-        Assignment("holder", date(2020, 1, 1), None, False),
-        Assignment("deputy", date(2026, 12, 1), date(2026, 12, 5), True),
-    ]
-    assert choose_recipient(rows, D) == RoutedRecipient("deputy", True)
-    assert choose_recipient(rows, date(2026, 12, 6)) == RoutedRecipient("holder", False)
-    assert choose_recipient(rows, date(2026, 11, 30)) == RoutedRecipient("holder", False)
-
-
-def test_newest_arrangement_wins_and_ties_are_deterministic() -> None:
-    rows = [
-        ("old-holder", date(2020, 1, 1), date(2026, 6, 30), False),
-        ("new-holder", date(2026, 7, 1), None, False),
-        ("sub-a", date(2026, 12, 1), None, True),
-        ("sub-b", date(2026, 12, 3), None, True),
-    ]
-    assert choose_recipient(rows, D) == RoutedRecipient("sub-b", True)
-    assert choose_recipient(rows[:2], D) == RoutedRecipient("new-holder", False)
-    tie = [("x", D, D, True), ("y", D, D, True)]
-    assert choose_recipient(tie, D) == choose_recipient(list(reversed(tie)), D)
-
-
-def test_nobody_acting_returns_none() -> None:
-    assert choose_recipient([("gone", date(2020, 1, 1), date(2025, 1, 1), False)], D) is None
-    assert choose_recipient([], D) is None
