@@ -19,8 +19,6 @@ from typing import Any, Protocol
 from services.tasks.authorization import AuthorityPort, authorise, require_principal
 from services.tasks.clock import Clock
 from services.tasks.domain.decision import Decision, DecisionStatus
-from shared.eventsourcing.errors import DomainError
-from shared.eventsourcing.chain import ChainEntry, VerificationResult, verify
 from services.tasks.parking import ParkedRequests
 from shared.contract.envelope import Envelope, event_class
 from shared.contract.events.decisions import (
@@ -45,6 +43,8 @@ from shared.contract.events.decisions import (
     SynthesisSubmitted,
     WithdrawalRequested,
 )
+from shared.eventsourcing.chain import ChainEntry, VerificationResult, verify
+from shared.eventsourcing.errors import DomainError
 from shared.reliability.emit import Emitter
 from shared.reliability.errors import PermanentError
 from shared.reliability.unit_of_work import Change, apply, emit_once

@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Generic, Self, TypeVar
 
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
-from shared.eventsourcing.errors import DomainError
 from shared.contract.events.workflows import WorkflowFact
+from shared.eventsourcing.errors import DomainError
 
 F = TypeVar("F", bound=WorkflowFact)
 

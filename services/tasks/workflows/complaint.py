@@ -36,7 +36,6 @@ from datetime import datetime
 from enum import StrEnum
 
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
-from shared.eventsourcing.errors import DomainError
 from services.tasks.workflows.base import Aggregate, fmt, require_text
 from shared.contract.events.workflows import (
     ComplaintCaseInfoShared,
@@ -59,6 +58,7 @@ from shared.contract.events.workflows import (
     PartyRef,
     PartyRole,
 )
+from shared.eventsourcing.errors import DomainError
 
 
 class ComplaintStatus(StrEnum):

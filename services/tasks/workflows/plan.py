@@ -27,7 +27,6 @@ from datetime import datetime
 from enum import StrEnum
 
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
-from shared.eventsourcing.errors import DomainError
 from services.tasks.workflows.base import Aggregate, fmt, require_text
 from shared.contract.events.workflows import (
     PlanAdopted,
@@ -43,6 +42,7 @@ from shared.contract.events.workflows import (
     PlanTaskStarted,
     ReportRoute,
 )
+from shared.eventsourcing.errors import DomainError
 
 
 class PlanStatus(StrEnum):

@@ -29,7 +29,6 @@ from fastapi import APIRouter, HTTPException, Request
 from services.tasks.authorization import authorise_workflow
 from services.tasks.clock import Clock
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
-from shared.eventsourcing.errors import DomainError
 from services.tasks.workflows.base import Aggregate
 from services.tasks.workflows.complaint import OPEN as COMPLAINT_OPEN
 from services.tasks.workflows.complaint import Complaint
@@ -71,6 +70,7 @@ from shared.contract.events.workflows import (
     WorkflowRequest,
     WorkflowRequestRejected,
 )
+from shared.eventsourcing.errors import DomainError
 from shared.orgmodel.errors import OrgDomainError
 from shared.orgmodel.replica import OrgReplica
 from shared.orgmodel.units import UnitAt, UnitKind

@@ -33,7 +33,6 @@ from datetime import datetime
 from enum import StrEnum
 
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
-from shared.eventsourcing.errors import DomainError
 from services.tasks.workflows.base import Aggregate, require_text
 from shared.contract.events.workflows import (
     EscalationReason,
@@ -51,6 +50,7 @@ from shared.contract.events.workflows import (
     SituationResolved,
     SituationWorkingGroupFormed,
 )
+from shared.eventsourcing.errors import DomainError
 
 
 class SituationStatus(StrEnum):

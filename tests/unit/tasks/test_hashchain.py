@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.tasks.domain.calendar import VN_TZ
+from shared.contract.events.decisions import DecisionWithdrawn
 from shared.eventsourcing.chain import (
     GENESIS_HASH,
     ChainEntry,
@@ -17,7 +18,6 @@ from shared.eventsourcing.chain import (
     canonical_json,
     verify,
 )
-from shared.contract.events.decisions import DecisionWithdrawn
 
 T = datetime(2025, 3, 3, 9, tzinfo=VN_TZ)
 

@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.tasks.domain.calendar import VN_TZ, add_working_days
-from shared.eventsourcing.errors import DomainError
 from services.tasks.workflows.complaint import Complaint, ComplaintStatus
 from shared.contract.envelope import Envelope, decode
 from shared.contract.events.workflows import (
@@ -26,6 +25,7 @@ from shared.contract.events.workflows import (
     PartyRef,
     PartyRole,
 )
+from shared.eventsourcing.errors import DomainError
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=VN_TZ)  # Monday
 BOARD = PartyRef(unit_id="rg.bdv", role=PartyRole.DAN_VAN_BOARD, kind="dan_van_board", name_vi="Ban Dân vận")

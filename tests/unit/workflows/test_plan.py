@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.tasks.domain.calendar import VN_TZ
-from shared.eventsourcing.errors import DomainError
 from services.tasks.workflows.plan import Plan, PlanStatus, TaskStatus
 from shared.contract.events.workflows import (
     PlanCompleted,
@@ -21,6 +20,7 @@ from shared.contract.events.workflows import (
     PlanTaskReminderDue,
     ReportRoute,
 )
+from shared.eventsourcing.errors import DomainError
 
 T0 = datetime(2025, 4, 15, 9, 0, tzinfo=VN_TZ)
 DUE = datetime(2025, 10, 31, 17, 0, tzinfo=VN_TZ)

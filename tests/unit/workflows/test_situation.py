@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 import pytest
 
 from services.tasks.domain.calendar import VN_TZ
-from shared.eventsourcing.errors import DomainError
 from services.tasks.workflows.situation import Situation, SituationStatus
 from shared.contract.events.workflows import (
     EscalationReason,
@@ -20,6 +19,7 @@ from shared.contract.events.workflows import (
     SituationPartyCommitteeReported,
     SituationReported,
 )
+from shared.eventsourcing.errors import DomainError
 
 T0 = datetime(2025, 9, 1, 8, 0, tzinfo=VN_TZ)
 
