@@ -29,11 +29,10 @@ from fastapi import APIRouter, HTTPException, Request
 from services.tasks.authorization import authorise_workflow
 from services.tasks.clock import Clock
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
-from services.tasks.workflows.base import Aggregate
-from services.tasks.workflows.complaint import OPEN as COMPLAINT_OPEN
-from services.tasks.workflows.complaint import Complaint
-from services.tasks.workflows.plan import Plan, PlanStatus
-from services.tasks.workflows.situation import Situation
+from services.tasks.domain.complaint import OPEN as COMPLAINT_OPEN
+from services.tasks.domain.complaint import Complaint
+from services.tasks.domain.plan import Plan, PlanStatus
+from services.tasks.domain.situation import Situation
 from shared.access.audit import MemoryAuditLog
 from shared.access.guard import Access
 from shared.access.roles import Identity
@@ -70,6 +69,7 @@ from shared.contract.events.workflows import (
     WorkflowRequest,
     WorkflowRequestRejected,
 )
+from shared.eventsourcing.aggregate import Aggregate
 from shared.eventsourcing.errors import DomainError
 from shared.orgmodel.errors import OrgDomainError
 from shared.orgmodel.replica import OrgReplica

@@ -11,9 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
+from services.tasks.domain.complaint import Complaint
 from services.tasks.domain.decision import Decision
+from services.tasks.domain.plan import Plan
+from services.tasks.domain.situation import Situation
 from shared.contract.envelope import Event
 from shared.contract.events.decisions import DecisionFact
+from shared.contract.events.workflows import ComplaintFact, PlanFact, SituationFact
 from shared.eventsourcing.aggregate import Aggregate
 from shared.eventsourcing.chain import HashChain
 
@@ -35,6 +39,18 @@ class Recording(Aggregate[F]):
 
 
 class RecordedDecision(Recording[DecisionFact], Decision):
+    pass
+
+
+class RecordedComplaint(Recording[ComplaintFact], Complaint):
+    pass
+
+
+class RecordedSituation(Recording[SituationFact], Situation):
+    pass
+
+
+class RecordedPlan(Recording[PlanFact], Plan):
     pass
 
 
