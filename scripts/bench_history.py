@@ -102,7 +102,7 @@ async def main(sizes: list[int], n: int) -> None:
         settings.mongo_url, tz_aware=True, event_listeners=[listener]
     )
     db = client[f"bench_history_{RUN}"]
-    heads = MongoHeads(db["decisions"], db["decisions_chunks"], inbox_size=settings.inbox_size)  # type: ignore[arg-type]
+    heads = MongoHeads(db["decisions"], db["decisions_chunks"], inbox_size=settings.inbox_size)
 
     def repository() -> EventSourcedRepository[Decision]:
         return EventSourcedRepository(
@@ -111,8 +111,10 @@ async def main(sizes: list[int], n: int) -> None:
 
     try:
         await heads.ensure_indexes()
-        print(f"event-sourced repository, real store ({settings.mongo_url.split('@')[-1]}), "
-              f"snapshot every {settings.snapshot_every}, {n} requests per size")
+        print(
+            f"event-sourced repository, real store ({settings.mongo_url.split('@')[-1]}), "
+            f"snapshot every {settings.snapshot_every}, {n} requests per size"
+        )
         print(f"{'entries':>8} {'warm ms p50':>12} {'ops/req':>8} {'cold ms p50':>12} {'head KB':>8}")
         baseline: float | None = None
         for size in sizes:
@@ -143,8 +145,10 @@ async def main(sizes: list[int], n: int) -> None:
             head_kb = len(BSON.encode(raw or {})) / 1024
             p50 = statistics.median(warm)
             baseline = baseline or p50
-            print(f"{size:>8} {p50:>12.1f} {ops:>8.1f} {statistics.median(cold):>12.1f} {head_kb:>8.1f}"
-                  f"   ({p50 / baseline:.2f}× the first size)")
+            print(
+                f"{size:>8} {p50:>12.1f} {ops:>8.1f} {statistics.median(cold):>12.1f} {head_kb:>8.1f}"
+                f"   ({p50 / baseline:.2f}× the first size)"
+            )
     finally:
         await client.drop_database(db.name)
         await client.close()

@@ -73,10 +73,10 @@ async def stored_chain(chunks: Any, head: dict[str, Any]) -> list[dict[str, Any]
     prev = GENESIS
     async for c in chunks.find({"aggregate_id": head["_id"]}).sort("first_seq", 1):
         entries = list(c["entries"])
-        if entries and entries[0]["seq"] == len(prefix) + 1 and entries[0]["prev_hash"] == prev:
-            if int(entries[-1]["seq"]) <= stop:
-                prefix += entries
-                prev = str(entries[-1]["hash"])
+        linked = entries and entries[0]["seq"] == len(prefix) + 1 and entries[0]["prev_hash"] == prev
+        if linked and int(entries[-1]["seq"]) <= stop:
+            prefix += entries
+            prev = str(entries[-1]["hash"])
     return prefix + list(head.get("tail", []))
 
 
@@ -226,8 +226,8 @@ class Checker:
         prefix = f"CH-{self.manifest['run']}-"
         docs = {str(d["_id"]): d async for d in coll.find({"_id": {"$regex": f"^{prefix}"}}, {"outbox": 0})}
         chunks = mongo[self.settings.database_name("tasks")]["decisions_chunks"]
-        for d in docs.values():
-            d["chain"] = await stored_chain(chunks, d)
+        for head in docs.values():
+            head["chain"] = await stored_chain(chunks, head)
         driven = self.manifest["workflows"]
         full = [w for w in driven if w["kind"] == "full"]
         probes = [w for w in driven if w["kind"] == "probe"]

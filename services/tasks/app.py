@@ -23,7 +23,6 @@ from services.tasks.contract import DESCRIPTION
 from services.tasks.decisions import DecisionService
 from services.tasks.domain.calendar import DEFAULT_CALENDAR
 from services.tasks.domain.decision import Decision
-from shared.eventsourcing.repository import TamperedHistory
 from services.tasks.metrics import timers_due
 from services.tasks.org_port import ReplicaOrgPort
 from services.tasks.parking import ParkedRequests
@@ -35,6 +34,7 @@ from shared.contract import topics
 from shared.contract.envelope import Envelope, Event
 from shared.contract.events.decisions import DECISION_REQUEST_TYPES, DecisionRequest
 from shared.contract.events.org import ORG_EVENT_TYPES
+from shared.eventsourcing.repository import TamperedHistory
 from shared.http import install_error_handlers
 from shared.orgmodel import MODEL_VERSION
 from shared.orgmodel.replica import OrgReplica, unit_ancestors

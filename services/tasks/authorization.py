@@ -27,7 +27,6 @@ from datetime import datetime
 from typing import Protocol
 
 from services.tasks.domain.decision import Decision
-from shared.eventsourcing.errors import DomainError
 from shared.contract.envelope import Event
 from shared.contract.events.decisions import (
     Actor,
@@ -45,6 +44,7 @@ from shared.contract.events.decisions import (
     SynthesisSubmitted,
     WithdrawalRequested,
 )
+from shared.eventsourcing.errors import DomainError
 from shared.security.principal import Authentication, Principal, Unauthenticated
 
 LINK_GATEWAY = "link_gateway"

@@ -13,7 +13,6 @@ from datetime import datetime
 
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
 from services.tasks.domain.decision import Decision
-from shared.eventsourcing.errors import DomainError
 from shared.contract.events.decisions import (
     ActingAs,
     ConsultationRequirement,
@@ -21,6 +20,7 @@ from shared.contract.events.decisions import (
     DecisionFlag,
     DocType,
 )
+from shared.eventsourcing.errors import DomainError
 from shared.orgmodel.errors import OrgDomainError
 from shared.orgmodel.people import KIEN_GIANG_357
 from shared.orgmodel.policy import DocumentFlags, DocumentType

@@ -8,7 +8,7 @@ and applies them through :meth:`Aggregate._apply` (the only place state changes,
 Vietnamese reason, from the subclass's table of allowed statuses.
 
 Snapshots: a subclass names its state in ``snapshot_fields``; :meth:`take_snapshot` dumps them
-(with the version, the processed commands and the subject) as JSON through a pydantic model
+(with the fact count ``seq``, the processed commands and the subject) as JSON through a pydantic model
 built from the class's own annotations, and :meth:`restore` rebuilds an equal aggregate, so a
 repository can load "snapshot + the entries after it" instead of the whole history. A property
 test of every aggregate checks restore(snapshot(prefix)) + rest == replay(all).
@@ -16,8 +16,10 @@ test of every aggregate checks restore(snapshot(prefix)) + rest == replay(all).
 
 from __future__ import annotations
 
+import copy
 import typing
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
@@ -43,7 +45,34 @@ class Fact(Protocol):
 F = TypeVar("F", bound=Event)
 G = TypeVar("G", bound=Event)
 
-_BASE_STATE = ("version", "subject", "processed_commands")
+_BASE_STATE = ("seq", "subject", "processed_commands")
+
+
+@dataclass(frozen=True)
+class Timer(Generic[G]):
+    """One time-driven fact an aggregate owes in its current state (a reminder, an escalation,
+    a window that closes): :meth:`Aggregate.tick` emits it once it is due, and
+    :meth:`Aggregate.next_timer_at` reports the earliest ``at`` still pending, so the schedule is
+    written once, in the subclass's :meth:`Aggregate.due_timers`.
+    """
+
+    at: datetime
+    """When it becomes due."""
+    key: tuple[object, ...]
+    """What it is (and what the aggregate records once it fired, so it fires once)."""
+    build: Callable[[], G]
+    """Builds the fact (through :meth:`Aggregate._fact`); called only when it is emitted."""
+    strict: bool = True
+    """Due when ``now > at``; otherwise from ``at`` itself (``now >= at``)."""
+    until: datetime | None = None
+    """No longer owed after this instant (a reminder missed is not sent late)."""
+
+    def pending(self, now: datetime) -> bool:
+        return self.until is None or now <= self.until
+
+    def due(self, now: datetime) -> bool:
+        reached = now > self.at if self.strict else now >= self.at
+        return reached and self.pending(now)
 
 
 class Aggregate(Generic[F]):
@@ -62,14 +91,15 @@ class Aggregate(Generic[F]):
     """False: the state has no JSON form; a repository archives chunks but replays them all on a
     cold load."""
 
-    version: int
-    """How many facts were applied (the ``seq`` of the last one)."""
+    seq: int
+    """How many facts were applied (the ``seq`` of the last one). Not called ``version``: an
+    aggregate may have a version of its own (a decision's draft version)."""
     subject: str | None
     processed_commands: set[str]
     status: Any
 
     def __init__(self) -> None:
-        self.version = 0
+        self.seq = 0
         self.subject = None
         self.processed_commands = set()
         self.acting: Any = None
@@ -87,28 +117,33 @@ class Aggregate(Generic[F]):
 
     @property
     def next_seq(self) -> int:
-        return self.version + 1
+        return self.seq + 1
 
     @property
     def exists(self) -> bool:
-        return self.version > 0
+        return self.seq > 0
 
     def _when(self, event: F) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _apply(self, event: F) -> None:
-        """The only way state changes: order and subject checked, then :meth:`_when`."""
-        fact: Any = event
-        if fact.seq != self.next_seq:
-            raise ValueError(f"event seq {fact.seq} out of order; expected {self.next_seq}")
+        """The only way state changes: order and subject checked, then :meth:`_when`.
+
+        Facts that carry no ``seq`` (org events: published as they are, their position is the
+        chain's) are checked for their subject only; the same for ``command_id``.
+        """
+        seq = getattr(event, "seq", None)
+        if seq is not None and seq != self.next_seq:
+            raise ValueError(f"event seq {seq} out of order; expected {self.next_seq}")
         subject = event.subject()
         if self.subject is not None and subject != self.subject:
             raise ValueError(f"event of {subject} applied to {self.subject}")
         self._when(event)
         self.subject = subject
-        if fact.command_id is not None:
-            self.processed_commands.add(fact.command_id)
-        self.version += 1
+        command_id = getattr(event, "command_id", None)
+        if command_id is not None:
+            self.processed_commands.add(command_id)
+        self.seq += 1
 
     # ------------------------------------------------------------------ commands
     def _accepts(self, command_id: str, command: str | None = None) -> bool:
@@ -163,11 +198,36 @@ class Aggregate(Generic[F]):
             self._apply(event)
         return stamped
 
+    # ------------------------------------------------------------------ timers
+    def due_timers(self, now: datetime) -> Sequence[Timer[F]]:
+        """The time-driven facts still owed in the current state, in emission order (none here)."""
+        return ()
+
+    def tick(self, now: datetime) -> list[F]:
+        """Time passes: emit every timer of :meth:`due_timers` that is due at ``now``."""
+        self._built = 0
+        return self._emit(*[t.build() for t in self.due_timers(now) if t.due(now)])
+
+    def next_timer_at(self, now: datetime) -> datetime | None:
+        """The earliest instant at (or, for strict timers, just after) which :meth:`tick` may have
+        something to do; ``None`` when nothing is owed. A scheduler stores it beside the aggregate
+        and loads only the due ones."""
+        return min((t.at for t in self.due_timers(now) if t.pending(now)), default=None)
+
     # ------------------------------------------------------------------ snapshots
+    def snapshot(self) -> dict[str, Any]:
+        """A comparable copy of the whole state (the base fields and :attr:`snapshot_fields`),
+        to prove replay == live and restore == replay."""
+        return copy.deepcopy({name: getattr(self, name) for name in (*_BASE_STATE, *self.snapshot_fields)})
+
     def take_snapshot(self) -> dict[str, Any]:
         """The state as JSON-compatible data (see :meth:`restore`)."""
         model = self._snapshot_model()
-        values = {name: getattr(self, name) for name in model.model_fields}
+        pairs = self._pair_fields()
+        values = {
+            name: list(getattr(self, name).items()) if name in pairs else getattr(self, name)
+            for name in model.model_fields
+        }
         return model.model_validate(values).model_dump(mode="json")
 
     @classmethod
@@ -175,8 +235,10 @@ class Aggregate(Generic[F]):
         """An aggregate equal to the one whose :meth:`take_snapshot` gave ``snapshot``."""
         agg = cls(*args, **kwargs)
         data = cls._snapshot_model().model_validate(dict(snapshot))
+        pairs = cls._pair_fields()
         for name in type(data).model_fields:
-            setattr(agg, name, getattr(data, name))
+            value = getattr(data, name)
+            setattr(agg, name, dict(value) if name in pairs else value)
         return agg
 
     def has_state(self, snapshot: Mapping[str, Any]) -> bool:
@@ -195,7 +257,7 @@ class Aggregate(Generic[F]):
             missing = [n for n in names if n not in hints]
             if missing:
                 raise TypeError(f"{cls.__name__}: snapshot fields without a class annotation: {missing}")
-            fields: dict[str, Any] = {name: (hints[name], ...) for name in names}
+            fields: dict[str, Any] = {name: (_json_safe(hints[name]), ...) for name in names}
             model = create_model(
                 f"{cls.__name__}Snapshot",
                 __config__=ConfigDict(arbitrary_types_allowed=False, extra="forbid"),
@@ -203,3 +265,18 @@ class Aggregate(Generic[F]):
             )
             Aggregate._snapshot_models[cls] = model
         return model
+
+    @classmethod
+    def _pair_fields(cls) -> frozenset[str]:
+        """The state dicts whose keys JSON cannot hold (tuples): a snapshot keeps their items."""
+        hints = typing.get_type_hints(cls)
+        return frozenset(n for n in cls.snapshot_fields if _json_safe(hints[n]) is not hints[n])
+
+
+def _json_safe(hint: Any) -> Any:
+    """``dict[tuple[...], V]`` → ``list[tuple[tuple[...], V]]`` (JSON object keys are strings)."""
+    if typing.get_origin(hint) is dict:
+        key, value = typing.get_args(hint)
+        if typing.get_origin(key) is tuple:
+            return list[tuple[key, value]]  # type: ignore[valid-type]
+    return hint

@@ -117,7 +117,7 @@ class Handler(Generic[A]):
                 if not exists:
                     return None
                 aggregate.acting = self.timer_actor
-                facts = aggregate.tick(now)  # type: ignore[attr-defined]
+                facts = aggregate.tick(now)
                 # also when nothing fired: the stored next timer has come, so it must move on
                 return Append(
                     facts=facts,

@@ -21,10 +21,10 @@ from aiokafka import AIOKafkaProducer
 from scripts.secrets import SECRETS_DIR, ensure
 from services.tasks.clock import Clock
 from services.tasks.domain.calendar import VN_TZ
-from services.tasks.workflows.complaint import Complaint
-from services.tasks.workflows.plan import Plan, TaskStatus
+from services.tasks.domain.complaint import Complaint
+from services.tasks.domain.plan import Plan, TaskStatus
+from services.tasks.domain.situation import Situation
 from services.tasks.workflows.service import WorkflowService, register
-from services.tasks.workflows.situation import Situation
 from shared.contract import topics
 from shared.contract.envelope import Envelope, Event
 from shared.contract.events.workflows import (

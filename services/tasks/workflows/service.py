@@ -62,7 +62,7 @@ KIND_OF: Mapping[type[WorkflowRequest], AggregateKind] = {
     PlanRequest: "plan",
 }
 
-CLASS_OF: Mapping[AggregateKind, type[Aggregate[Any]]] = {
+CLASS_OF: Mapping[AggregateKind, type[Complaint] | type[Situation] | type[Plan]] = {
     "complaint": Complaint,
     "situation": Situation,
     "plan": Plan,

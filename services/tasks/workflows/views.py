@@ -39,7 +39,8 @@ def build_router(access: Access, load: Loader) -> APIRouter:
             raise HTTPException(
                 404, detail={"code": f"unknown_{kind}", "message": NOT_FOUND_VI[kind].format(id=aggregate_id)}
             )
-        agg, history = found
+        agg: Any = found[0]
+        history = found[1]
         await access.check(request, identity, access.may_read_case(identity, agg.involved_units()), what_vi)
         return agg, history
 

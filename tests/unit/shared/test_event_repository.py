@@ -103,7 +103,7 @@ async def test_concurrent_handlers_in_one_process_do_not_share_an_unsaved_object
     await add(r, 0, "c0")
     await asyncio.gather(*(add(r, i, f"c{i}") for i in range(1, 20)))
     t = await repo(heads).get("t1")
-    assert t is not None and sorted(t.amounts) == list(range(20)) and t.version == 20
+    assert t is not None and sorted(t.amounts) == list(range(20)) and t.seq == 20
 
 
 async def test_a_refused_command_leaves_the_cached_aggregate_untouched() -> None:
@@ -166,6 +166,6 @@ def test_snapshot_restore_round_trip() -> None:
     for i in range(5):
         t.add(f"c{i}", "t1", i)
     back = Tally.restore(t.take_snapshot())
-    assert back.total == t.total and back.amounts == t.amounts and back.version == 5
+    assert back.total == t.total and back.amounts == t.amounts and back.seq == 5
     assert back.processed_commands == t.processed_commands and back.has_state(t.take_snapshot())
     assert back.add("c1", "t1", 7) == []  # processed commands survive the snapshot

@@ -16,6 +16,7 @@ from shared.contract.events.decisions import (
     DocType,
     Stance,
 )
+from tests.unit.tasks.recording import RecordedDecision
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=VN_TZ)  # Monday
 DEADLINE = datetime(2025, 3, 14, 17, 0, tzinfo=VN_TZ)  # 9 working days later
@@ -62,8 +63,8 @@ def public_requirement(**overrides: Any) -> ConsultationRequirement:
     return requirement(**data)
 
 
-def drafted(decision_id: str = "qd-1") -> Decision:
-    d = Decision()
+def drafted(decision_id: str = "qd-1") -> RecordedDecision:
+    d = RecordedDecision()
     d.draft(
         "c-draft",
         decision_id=decision_id,
@@ -77,7 +78,7 @@ def drafted(decision_id: str = "qd-1") -> Decision:
     return d
 
 
-def consulting(req: ConsultationRequirement | None = None) -> Decision:
+def consulting(req: ConsultationRequirement | None = None) -> RecordedDecision:
     d = drafted()
     d.request_consultation("c-req", requirement=req or requirement(), at=T0 + timedelta(minutes=5))
     return d
@@ -94,7 +95,7 @@ def give(
     version: int | None = None,
 ) -> list[DecisionFact]:
     return d.give_opinion(
-        cmd if cmd is not None else f"c-op-{unit}-{len(d.history)}",
+        cmd if cmd is not None else f"c-op-{unit}-{d.seq}",
         consultee_unit_id=unit,
         given_by=f"p-{unit}",
         acting_as=ActingAs.HOLDER,
@@ -110,7 +111,7 @@ def all_opinions(d: Decision) -> None:
         give(d, unit)
 
 
-def synthesised(req: ConsultationRequirement | None = None) -> Decision:
+def synthesised(req: ConsultationRequirement | None = None) -> RecordedDecision:
     d = consulting(req)
     all_opinions(d)
     d.close_consultation("c-close", at=DEADLINE + timedelta(hours=1))

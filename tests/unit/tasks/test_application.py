@@ -33,6 +33,9 @@ from tests.unit.tasks.factories import BOARD, FRONT, ISSUER, T0, requirement
 from tests.unit.tasks.test_authorization import Authority
 
 
+DRAFT_FACTS = ["decision.drafted", "decision.consultation_requested", "decision.public_comment_opened"]
+
+
 class Org(Authority):
     def requirement_for(
         self, issuer_unit_id: str, doc_type: DocType, flags: Sequence[DecisionFlag], at: datetime
@@ -53,14 +56,18 @@ class World:
         self.rejections = InMemoryStateStore("rejections")
         self.clock = Clock(adjustable=True)
         self.service = DecisionService(
-            decisions=EventSourcedRepository(self.heads, new=Decision, restore=Decision.restore, snapshot_every=5),
+            decisions=EventSourcedRepository(
+                self.heads, new=Decision, restore=Decision.restore, snapshot_every=5
+            ),
             rejections=self.rejections,
             emitter=Emitter("tasks"),
             org=Org(),
             clock=self.clock,
         )
 
-    async def send(self, request: DecisionRequest, system: str = "sys.issuer", env: Envelope | None = None) -> Envelope:
+    async def send(
+        self, request: DecisionRequest, system: str = "sys.issuer", env: Envelope | None = None
+    ) -> Envelope:
         env = env or Envelope.wrap(request, source="test")
         token = set_current(Principal(system_id=system, kid="k" * 43, kind="agency", signed_at=T0))
         try:
@@ -106,12 +113,12 @@ def opinion(unit: str, request_id: str, person: str = "p.in-charge") -> OpinionS
 async def test_a_draft_in_gives_its_facts_out_and_the_same_envelope_again_gives_nothing() -> None:
     w = World()
     env = await w.send(draft())
-    assert w.facts() == ["decision.drafted", "decision.consultation_requested"]
+    assert w.facts() == DRAFT_FACTS
     outbox = w.heads.outbox("qd-1")
     assert all(e.causation_id == env.id and e.subject == "qd-1" for e in outbox)
     await w.send(draft(), env=env)  # redelivered
     await w.send(draft())  # the same request under a new envelope
-    assert w.facts() == ["decision.drafted", "decision.consultation_requested"]
+    assert w.facts() == DRAFT_FACTS
     assert w.refusals() == []
 
 

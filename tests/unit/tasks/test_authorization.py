@@ -34,6 +34,7 @@ from shared.contract.events.workflows import ComplaintKind, ComplaintReceiptSubm
 from shared.eventsourcing.errors import DomainError
 from shared.security.principal import Principal, Unauthenticated
 from tests.unit.tasks.factories import BOARD, FRONT, ISSUER, PARTY, T0, consulting
+from tests.unit.tasks.recording import chain_of
 
 COMMUNE_PARTY = "xa-uy"
 
@@ -232,9 +233,11 @@ def test_facts_carry_their_actor_and_replay_keeps_it() -> None:
         at=T0,
     )
     assert fact.actor is not None and fact.actor.channel == ActorChannel.LINK
+    assert d.history[-1] == fact  # what the repository stores is the stamped fact
     again = Decision.replay(d.history)
-    assert again.history[-1].actor == fact.actor
-    assert again.chain.head == d.chain.head
+    assert again.opinions[fact.opinion_id].actor == fact.actor
+    assert again.snapshot() == d.snapshot()
+    assert chain_of(d.history).verify().ok
 
 
 def test_a_request_for_a_unit_the_registry_does_not_know_says_so() -> None:

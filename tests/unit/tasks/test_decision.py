@@ -58,15 +58,16 @@ from tests.unit.tasks.factories import (
     requirement,
     synthesised,
 )
+from tests.unit.tasks.recording import RecordedDecision, chain_of
 
 S = DecisionStatus
 LATER = DEADLINE + timedelta(days=1)
 
 
-def assert_replay_equal(d: Decision) -> None:
+def assert_replay_equal(d: RecordedDecision) -> None:
     again = Decision.replay(d.history, d.calendar)
     assert again.snapshot() == d.snapshot()
-    assert d.chain.verify().ok
+    assert chain_of(d.history).verify().ok
 
 
 def refused(fn: Callable[[], object], code: str, d: Decision) -> DomainError:

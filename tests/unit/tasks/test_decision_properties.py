@@ -41,6 +41,7 @@ from tests.unit.tasks.factories import (
     drafted,
     requirement,
 )
+from tests.unit.tasks.recording import RecordedDecision, chain_of
 
 ARTICLE_IDS = ("d1", "d2", "d3", "d4")
 ROLES = (AUTHORISED_ROLE, "drafter", "office_chief")
@@ -101,7 +102,7 @@ def rule_was_met_at_issuance(history: Sequence[DecisionFact]) -> bool:
 class DecisionMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.d: Decision = drafted()
+        self.d: RecordedDecision = drafted()
         self.now: datetime = T0
         self.n = 0
         self.delivered: list[tuple[Callable[[], list[DecisionFact]], str]] = []
@@ -350,7 +351,7 @@ class DecisionMachine(RuleBasedStateMachine):
 
     @invariant()
     def chain_intact_and_seq_contiguous(self) -> None:
-        assert self.d.chain.verify().ok
+        assert chain_of(self.d.history).verify().ok
         assert [e.seq for e in self.d.history] == list(range(1, len(self.d.history) + 1))
 
 

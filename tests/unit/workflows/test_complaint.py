@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.tasks.domain.calendar import VN_TZ, add_working_days
-from services.tasks.workflows.complaint import Complaint, ComplaintStatus
+from services.tasks.domain.complaint import Complaint, ComplaintStatus
 from shared.contract.envelope import Envelope, decode
 from shared.contract.events.workflows import (
     ComplaintCaseInfoShared,
@@ -26,6 +26,7 @@ from shared.contract.events.workflows import (
     PartyRole,
 )
 from shared.eventsourcing.errors import DomainError
+from tests.unit.tasks.recording import RecordedComplaint
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=VN_TZ)  # Monday
 BOARD = PartyRef(unit_id="rg.bdv", role=PartyRole.DAN_VAN_BOARD, kind="dan_van_board", name_vi="Ban Dân vận")
@@ -44,8 +45,8 @@ LIMITS = ComplaintTimeLimits(
 )
 
 
-def received(mass: bool = False) -> Complaint:
-    c = Complaint()
+def received(mass: bool = False) -> RecordedComplaint:
+    c = RecordedComplaint()
     c.receive(
         "r1",
         complaint_id="c1",
@@ -62,7 +63,7 @@ def received(mass: bool = False) -> Complaint:
     return c
 
 
-def decided(*, lawful: bool = True, complex: bool = False) -> Complaint:
+def decided(*, lawful: bool = True, complex: bool = False) -> RecordedComplaint:
     c = received()
     c.decide(
         "r2",

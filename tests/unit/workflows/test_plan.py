@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.tasks.domain.calendar import VN_TZ
-from services.tasks.workflows.plan import Plan, PlanStatus, TaskStatus
+from services.tasks.domain.plan import Plan, PlanStatus, TaskStatus
 from shared.contract.events.workflows import (
     PlanCompleted,
     PlanItem,
@@ -21,6 +21,7 @@ from shared.contract.events.workflows import (
     ReportRoute,
 )
 from shared.eventsourcing.errors import DomainError
+from tests.unit.tasks.recording import RecordedPlan
 
 T0 = datetime(2025, 4, 15, 9, 0, tzinfo=VN_TZ)
 DUE = datetime(2025, 10, 31, 17, 0, tzinfo=VN_TZ)
@@ -47,8 +48,8 @@ TASKS = [(i.item_id, u) for i in ITEMS for u in i.assignee_unit_ids]
 REPORTERS = ["kg.so_tttt", "kg.rg.ubnd", "kg.rg.cap_uy"]
 
 
-def adopted() -> Plan:
-    p = Plan()
+def adopted() -> RecordedPlan:
+    p = RecordedPlan()
     p.adopt(
         "a",
         plan_id="415",

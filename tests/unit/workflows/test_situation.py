@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from services.tasks.domain.calendar import VN_TZ
-from services.tasks.workflows.situation import Situation, SituationStatus
+from services.tasks.domain.situation import Situation, SituationStatus
 from shared.contract.events.workflows import (
     EscalationReason,
     PartyRef,
@@ -20,6 +20,7 @@ from shared.contract.events.workflows import (
     SituationReported,
 )
 from shared.eventsourcing.errors import DomainError
+from tests.unit.tasks.recording import RecordedSituation
 
 T0 = datetime(2025, 9, 1, 8, 0, tzinfo=VN_TZ)
 
@@ -43,8 +44,8 @@ KG_GROUP = (
 )
 
 
-def reported() -> Situation:
-    s = Situation()
+def reported() -> RecordedSituation:
+    s = RecordedSituation()
     s.report(
         "r1",
         situation_id="s1",
@@ -59,7 +60,7 @@ def reported() -> Situation:
     return s
 
 
-def escalated() -> Situation:
+def escalated() -> RecordedSituation:
     s = reported()
     s.escalate(
         "r2",

@@ -21,14 +21,15 @@ flags what is overdue.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, ClassVar
 
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
-from shared.eventsourcing.errors import DomainError
-from services.tasks.workflows.base import Aggregate, fmt, require_text
+from services.tasks.domain.schedule import deadline_timers
+from services.tasks.domain.text import fmt, require_text
 from shared.contract.events.workflows import (
     PlanAdopted,
     PlanCompleted,
@@ -43,6 +44,8 @@ from shared.contract.events.workflows import (
     PlanTaskStarted,
     ReportRoute,
 )
+from shared.eventsourcing.aggregate import Aggregate, Timer
+from shared.eventsourcing.errors import DomainError
 
 
 class PlanStatus(StrEnum):
@@ -85,22 +88,58 @@ class TaskState:
 
 
 class Plan(Aggregate[PlanFact]):
-    kind_vi = "kế hoạch"
+    """The aggregate: ``Plan()`` (or a custom calendar), then :meth:`adopt`."""
+
+    kind_vi: ClassVar[str] = "kế hoạch"
+    not_created: ClassVar[tuple[str, str]] = ("not_adopted", "Kế hoạch chưa được ban hành.")
+    snapshot_fields: ClassVar[tuple[str, ...]] = (
+        "status",
+        "number",
+        "title",
+        "issuer_unit_ids",
+        "items",
+        "tasks",
+        "routes",
+        "route_of",
+        "reports",
+        "report_due",
+        "reminder_lead",
+        "fired",
+    )
+
+    status: PlanStatus | None
+    number: str
+    title: str
+    issuer_unit_ids: tuple[str, ...]
+    items: dict[str, PlanItem]
+    tasks: dict[tuple[str, str], TaskState]
+    routes: dict[str, ReportRoute]
+    route_of: dict[str, ReportRoute]
+    reports: dict[str, PlanResultReported]
+    report_due: datetime | None
+    reminder_lead: int
+    fired: set[tuple[str, ...]]
+    """("task", item, unit, kind) and ("report", reporter, kind) of every timer that fired."""
 
     def __init__(self, calendar: HolidayCalendar = DEFAULT_CALENDAR) -> None:
-        super().__init__(calendar)
-        self.plan_id: str | None = None
-        self.status: PlanStatus | None = None
+        super().__init__()
+        self.calendar = calendar
+        self.status = None
         self.number = ""
         self.title = ""
-        self.issuer_unit_ids: tuple[str, ...] = ()
-        self.items: dict[str, PlanItem] = {}
-        self.tasks: dict[tuple[str, str], TaskState] = {}
-        self.routes: dict[str, ReportRoute] = {}
-        self.route_of: dict[str, ReportRoute] = {}
-        self.reports: dict[str, PlanResultReported] = {}
-        self.report_due: datetime | None = None
+        self.issuer_unit_ids = ()
+        self.items = {}
+        self.tasks = {}
+        self.routes = {}
+        self.route_of = {}
+        self.reports = {}
+        self.report_due = None
         self.reminder_lead = 3
+        self.fired = set()
+
+    @property
+    def plan_id(self) -> str | None:
+        return self.subject
 
     def involved_units(self) -> tuple[str, ...]:
         """Issuing units and every unit with a task in the plan."""
@@ -135,12 +174,12 @@ class Plan(Aggregate[PlanFact]):
         at: datetime,
         reminder_lead_working_days: int = 3,
     ) -> list[PlanFact]:
-        if self._duplicate(command_id):
+        if not self._accepts(command_id):
             return []
         if self.status is not None:
             raise DomainError("already_adopted", f"Kế hoạch mã «{plan_id}» đã được ban hành.")
-        require_text(number, "number_required", "Phải có số, ký hiệu kế hoạch.")
-        require_text(title, "title_required", "Tên kế hoạch không được để trống.")
+        number = require_text(number, "number_required", "Phải có số, ký hiệu kế hoạch.")
+        title = require_text(title, "title_required", "Tên kế hoạch không được để trống.")
         if not items:
             raise DomainError("items_required", "Kế hoạch phải có ít nhất một nội dung phối hợp.")
         if not routes:
@@ -160,13 +199,13 @@ class Plan(Aggregate[PlanFact]):
                 {"unit_ids": dupes},
             )
         return self._emit(
-            PlanAdopted(
-                plan_id=plan_id,
-                seq=self.next_seq,
-                occurred_at=at,
+            self._fact(
+                PlanAdopted,
+                at=at,
                 command_id=command_id,
-                number=number.strip(),
-                title=title.strip(),
+                plan_id=plan_id,
+                number=number,
+                title=title,
                 issuer_unit_ids=tuple(issuer_unit_ids),
                 items=tuple(items),
                 routes=tuple(routes),
@@ -176,46 +215,31 @@ class Plan(Aggregate[PlanFact]):
         )
 
     def start_task(self, command_id: str, *, item_id: str, unit_id: str, at: datetime) -> list[PlanFact]:
-        if self._duplicate(command_id):
+        if not self._accepts(command_id):
             return []
-        task = self._task(item_id, unit_id)
-        if task.done:
-            raise DomainError("task_done", "Nội dung này đã được đơn vị hoàn thành.")
+        task = self._open_task(item_id, unit_id)
         if task.started:
             raise DomainError("task_started", "Đơn vị đã bắt đầu thực hiện nội dung này.")
-        assert self.plan_id is not None
         return self._emit(
-            PlanTaskStarted(
-                plan_id=self.plan_id,
-                seq=self.next_seq,
-                occurred_at=at,
-                command_id=command_id,
-                item_id=item_id,
-                unit_id=unit_id,
-            )
+            self._fact(PlanTaskStarted, at=at, command_id=command_id, item_id=item_id, unit_id=unit_id)
         )
 
     def complete_task(
         self, command_id: str, *, item_id: str, unit_id: str, result_summary: str, at: datetime
     ) -> list[PlanFact]:
-        if self._duplicate(command_id):
+        if not self._accepts(command_id):
             return []
-        task = self._task(item_id, unit_id)
-        if task.done:
-            raise DomainError("task_done", "Nội dung này đã được đơn vị hoàn thành.")
-        assert self.plan_id is not None
-        fact = PlanTaskCompleted(
-            plan_id=self.plan_id,
-            seq=self.next_seq,
-            occurred_at=at,
+        task = self._open_task(item_id, unit_id)
+        fact = self._fact(
+            PlanTaskCompleted,
+            at=at,
             command_id=command_id,
             item_id=item_id,
             unit_id=unit_id,
             result_summary=require_text(result_summary, "result_required", "Phải nêu kết quả thực hiện."),
             late=at > task.due,
         )
-        out = self._emit(fact)
-        return out + self._maybe_complete(command_id, at)
+        return self._emit(fact) + self._maybe_complete(command_id, at)
 
     def report_result(
         self,
@@ -228,7 +252,7 @@ class Plan(Aggregate[PlanFact]):
         summary: str = "",
     ) -> list[PlanFact]:
         """A reporter submits its result report; it goes where the plan's routing says."""
-        if self._duplicate(command_id):
+        if not self._accepts(command_id):
             return []
         self._require_active()
         route = self.route_of.get(reporter_unit_id)
@@ -247,108 +271,87 @@ class Plan(Aggregate[PlanFact]):
             )
         if reporter_unit_id in self.reports:
             raise DomainError("already_reported", "Đơn vị đã gửi báo cáo kết quả theo kế hoạch này.")
-        assert self.plan_id is not None and self.report_due is not None
-        out = self._emit(
-            PlanResultReported(
-                plan_id=self.plan_id,
-                seq=self.next_seq,
-                occurred_at=at,
-                command_id=command_id,
-                reporter_unit_id=reporter_unit_id,
-                to_unit_id=route.to_unit_id,
-                route_id=route.route_id,
-                report_ref=require_text(report_ref, "report_ref_required", "Phải nêu số, ký hiệu báo cáo."),
-                summary=summary.strip(),
-                late=at > self.report_due,
-            )
+        assert self.report_due is not None
+        fact = self._fact(
+            PlanResultReported,
+            at=at,
+            command_id=command_id,
+            reporter_unit_id=reporter_unit_id,
+            to_unit_id=route.to_unit_id,
+            route_id=route.route_id,
+            report_ref=require_text(report_ref, "report_ref_required", "Phải nêu số, ký hiệu báo cáo."),
+            summary=summary.strip(),
+            late=at > self.report_due,
         )
-        return out + self._maybe_complete(command_id, at)
+        return self._emit(fact) + self._maybe_complete(command_id, at)
 
-    def tick(self, now: datetime) -> list[PlanFact]:
-        """Reminders and overdue flags for tasks and reports; each fires once."""
-        if self.status != PlanStatus.ACTIVE or self.plan_id is None or self.report_due is None:
+    # ------------------------------------------------------------------ time
+
+    def due_timers(self, now: datetime) -> Sequence[Timer[PlanFact]]:
+        """Reminders and overdue flags for every open task, then every missing report; each once."""
+        if self.status != PlanStatus.ACTIVE or self.report_due is None:
             return []
-        events: list[PlanFact] = []
-        seq = self.next_seq
+        timers: list[Timer[PlanFact]] = []
         for t in self.open_tasks():
-            title = self.items[t.item_id].title_vi
-            remind_at = self.calendar.add_working_days(t.due, -self.reminder_lead)
-            key = ("task", t.item_id, t.unit_id)
-            if remind_at <= now <= t.due and (*key, "reminder") not in self.fired:
-                events.append(
-                    PlanTaskReminderDue(
-                        plan_id=self.plan_id,
-                        seq=seq,
-                        occurred_at=now,
-                        item_id=t.item_id,
-                        unit_id=t.unit_id,
-                        due=t.due,
-                        message_vi=(
-                            f"Nhắc việc kế hoạch {self.number}: nội dung {t.item_id} «{title}» "
-                            f"hạn {fmt(t.due, self.calendar)}."
-                        ),
-                    )
-                )
-                seq += 1
-            if now > t.due and (*key, "overdue") not in self.fired:
-                events.append(
-                    PlanTaskOverdue(
-                        plan_id=self.plan_id,
-                        seq=seq,
-                        occurred_at=now,
-                        item_id=t.item_id,
-                        unit_id=t.unit_id,
-                        due=t.due,
-                        message_vi=(
-                            f"Quá hạn thực hiện nội dung {t.item_id} «{title}» của kế hoạch {self.number} "
-                            f"(hạn {fmt(t.due, self.calendar)})."
-                        ),
-                    )
-                )
-                seq += 1
-        due = self.report_due
-        remind_at = self.calendar.add_working_days(due, -self.reminder_lead)
+            timers += self._task_timers(t, now)
         for reporter in self.missing_reports():
-            to = self.route_of[reporter].to_unit_id
-            if remind_at <= now <= due and ("report", reporter, "reminder") not in self.fired:
-                events.append(
-                    PlanReportReminderDue(
-                        plan_id=self.plan_id,
-                        seq=seq,
-                        occurred_at=now,
-                        reporter_unit_id=reporter,
-                        to_unit_id=to,
-                        due=due,
-                        message_vi=(
-                            f"Nhắc gửi báo cáo kết quả kế hoạch {self.number} về {to} "
-                            f"trước {fmt(due, self.calendar)}."
-                        ),
-                    )
-                )
-                seq += 1
-            if now > due and ("report", reporter, "overdue") not in self.fired:
-                events.append(
-                    PlanReportOverdue(
-                        plan_id=self.plan_id,
-                        seq=seq,
-                        occurred_at=now,
-                        reporter_unit_id=reporter,
-                        to_unit_id=to,
-                        due=due,
-                        message_vi=(
-                            f"Quá hạn gửi báo cáo kết quả kế hoạch {self.number} về {to} "
-                            f"(hạn {fmt(due, self.calendar)})."
-                        ),
-                    )
-                )
-                seq += 1
-        return self._emit(*events)
+            timers += self._report_timers(reporter, self.report_due, now)
+        return timers
+
+    def _task_timers(self, t: TaskState, now: datetime) -> list[Timer[PlanFact]]:
+        item = f"nội dung {t.item_id} «{self.items[t.item_id].title_vi}»"
+        return self._deadline(
+            ("task", t.item_id, t.unit_id),
+            t.due,
+            now,
+            (PlanTaskReminderDue, lambda due: f"Nhắc việc kế hoạch {self.number}: {item} hạn {due}."),
+            (
+                PlanTaskOverdue,
+                lambda due: f"Quá hạn thực hiện {item} của kế hoạch {self.number} (hạn {due}).",
+            ),
+            {"item_id": t.item_id, "unit_id": t.unit_id},
+        )
+
+    def _report_timers(self, reporter: str, due: datetime, now: datetime) -> list[Timer[PlanFact]]:
+        to = self.route_of[reporter].to_unit_id
+        report = f"báo cáo kết quả kế hoạch {self.number} về {to}"
+        return self._deadline(
+            ("report", reporter),
+            due,
+            now,
+            (PlanReportReminderDue, lambda due: f"Nhắc gửi {report} trước {due}."),
+            (PlanReportOverdue, lambda due: f"Quá hạn gửi {report} (hạn {due})."),
+            {"reporter_unit_id": reporter, "to_unit_id": to},
+        )
+
+    def _deadline(
+        self,
+        key: tuple[str, ...],
+        due: datetime,
+        now: datetime,
+        reminder: tuple[type[PlanFact], Callable[[str], str]],
+        overdue: tuple[type[PlanFact], Callable[[str], str]],
+        fields: Mapping[str, Any],
+    ) -> list[Timer[PlanFact]]:
+        """The reminder and overdue timers of one deadline; each text is given the due date."""
+        due_vi = fmt(due, self.calendar)
+
+        def build(cls: type[PlanFact], text: Callable[[str], str]) -> PlanFact:
+            return self._fact(cls, at=now, due=due, message_vi=text(due_vi), **fields)
+
+        return deadline_timers(
+            key,
+            due=due,
+            remind_at=self.calendar.add_working_days(due, -self.reminder_lead),
+            fired=self.fired,
+            reminder=lambda: build(*reminder),
+            overdue=lambda: build(*overdue),
+        )
 
     # ------------------------------------------------------------------ state
 
     def _when(self, event: PlanFact) -> None:
         if isinstance(event, PlanAdopted):
-            self.plan_id = event.plan_id
             self.status = PlanStatus.ACTIVE
             self.number = event.number
             self.title = event.title
@@ -389,11 +392,12 @@ class Plan(Aggregate[PlanFact]):
 
     def _require_active(self) -> None:
         if self.status is None:
-            raise DomainError("not_adopted", "Kế hoạch chưa được ban hành.")
+            raise DomainError(*self.not_created)
         if self.status != PlanStatus.ACTIVE:
             raise DomainError("plan_completed", "Kế hoạch đã hoàn thành; không thể ghi nhận thêm.")
 
-    def _task(self, item_id: str, unit_id: str) -> TaskState:
+    def _open_task(self, item_id: str, unit_id: str) -> TaskState:
+        """The (item, unit) task of an active plan, refused when unknown or already done."""
         self._require_active()
         if item_id not in self.items:
             raise DomainError(
@@ -406,17 +410,17 @@ class Plan(Aggregate[PlanFact]):
                 f"Nội dung «{item_id}» không được phân công cho đơn vị «{unit_id}».",
                 {"item_id": item_id, "unit_id": unit_id},
             )
+        if task.done:
+            raise DomainError("task_done", "Nội dung này đã được đơn vị hoàn thành.")
         return task
 
     def _maybe_complete(self, command_id: str, at: datetime) -> list[PlanFact]:
         if not self.is_complete:
             return []
-        assert self.plan_id is not None
         return self._emit(
-            PlanCompleted(
-                plan_id=self.plan_id,
-                seq=self.next_seq,
-                occurred_at=at,
+            self._fact(
+                PlanCompleted,
+                at=at,
                 command_id=command_id,
                 late_task_count=sum(1 for t in self.tasks.values() if t.late),
                 late_report_count=sum(1 for r in self.reports.values() if r.late),

@@ -28,13 +28,14 @@ State machine::
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, ClassVar
 
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
-from shared.eventsourcing.errors import DomainError
-from services.tasks.workflows.base import Aggregate, require_text
+from services.tasks.domain.parties import MASS_ORG_ROLES, mobilisation_tasks, name_of, require_board_and_front
+from services.tasks.domain.text import require_text
 from shared.contract.events.workflows import (
     EscalationReason,
     MobilisationTask,
@@ -51,6 +52,8 @@ from shared.contract.events.workflows import (
     SituationResolved,
     SituationWorkingGroupFormed,
 )
+from shared.eventsourcing.aggregate import Aggregate
+from shared.eventsourcing.errors import DomainError
 
 
 class SituationStatus(StrEnum):
@@ -96,26 +99,59 @@ REASON_VI: Mapping[EscalationReason, str] = {
     EscalationReason.BEYOND_AUTHORITY: "vượt quá thẩm quyền",
 }
 
-MASS_ORG_ROLES = frozenset({PartyRole.FATHERLAND_FRONT, PartyRole.SOCIO_POLITICAL_ORG})
-
 
 class Situation(Aggregate[SituationFact]):
-    kind_vi = "tình huống"
+    """The aggregate: ``Situation()`` (or a custom calendar), then :meth:`report`."""
+
+    kind_vi: ClassVar[str] = "tình huống"
+    not_created: ClassVar[tuple[str, str]] = ("not_reported", "Tình huống chưa được báo cáo.")
+    allowed: ClassVar[Mapping[str, Collection[Any]]] = ALLOWED
+    command_vi: ClassVar[Mapping[str, str]] = COMMAND_VI
+    status_vi: ClassVar[Mapping[Any, str]] = STATUS_VI
+    snapshot_fields: ClassVar[tuple[str, ...]] = (
+        "status",
+        "kind",
+        "reporting_unit_id",
+        "locality_id",
+        "summary",
+        "party_committee",
+        "informed",
+        "mobilisation",
+        "escalation",
+        "working_group",
+        "resolution",
+    )
+
+    status: SituationStatus | None
+    kind: SituationKind | None
+    reporting_unit_id: str | None
+    locality_id: str | None
+    summary: str
+    party_committee: PartyRef | None
+    informed: tuple[PartyRef, ...]
+    mobilisation: tuple[MobilisationTask, ...]
+    escalation: SituationEscalated | None
+    working_group: SituationWorkingGroupFormed | None
+    resolution: SituationResolved | None
 
     def __init__(self, calendar: HolidayCalendar = DEFAULT_CALENDAR) -> None:
-        super().__init__(calendar)
-        self.situation_id: str | None = None
-        self.status: SituationStatus | None = None
-        self.kind: SituationKind | None = None
-        self.reporting_unit_id: str | None = None
-        self.locality_id: str | None = None
+        super().__init__()
+        self.calendar = calendar
+        self.status = None
+        self.kind = None
+        self.reporting_unit_id = None
+        self.locality_id = None
         self.summary = ""
-        self.party_committee: PartyRef | None = None
-        self.informed: tuple[PartyRef, ...] = ()
-        self.mobilisation: tuple[MobilisationTask, ...] = ()
-        self.escalation: SituationEscalated | None = None
-        self.working_group: SituationWorkingGroupFormed | None = None
-        self.resolution: SituationResolved | None = None
+        self.party_committee = None
+        self.informed = ()
+        self.mobilisation = ()
+        self.escalation = None
+        self.working_group = None
+        self.resolution = None
+
+    @property
+    def situation_id(self) -> str | None:
+        return self.subject
 
     def involved_units(self) -> tuple[str, ...]:
         """Units that reported, were informed of, or lead the handling of this situation."""
@@ -141,80 +177,56 @@ class Situation(Aggregate[SituationFact]):
         at: datetime,
     ) -> list[SituationFact]:
         """The government reports; the party committee, board, Front and organisations hear at once."""
-        if self._duplicate(command_id):
+        if not self._accepts(command_id):
             return []
         if self.status is not None:
             raise DomainError("already_reported", f"Tình huống mã «{situation_id}» đã được báo cáo.")
         summary = require_text(summary, "summary_required", "Nội dung tình huống không được để trống.")
         if party_committee.role != PartyRole.PARTY_COMMITTEE:
             raise DomainError("not_a_party_committee", "Tình huống phải được báo cáo cấp ủy đảng cùng cấp.")
-        roles = {p.role for p in informed}
-        if PartyRole.DAN_VAN_BOARD not in roles or PartyRole.FATHERLAND_FRONT not in roles:
-            raise DomainError(
-                "recipients_below_rule",
-                "Phải thông tin ngay cho Ban Dân vận (Khối dân vận) và Mặt trận Tổ quốc cùng cấp "
-                "(357-QĐ/TU mục 7; 05-QC/HU Điều 22).",
-                {"roles": sorted(r.value for r in roles)},
-            )
+        require_board_and_front(
+            informed,
+            "Phải thông tin ngay cho Ban Dân vận (Khối dân vận) và Mặt trận Tổ quốc cùng cấp "
+            "(357-QĐ/TU mục 7; 05-QC/HU Điều 22).",
+        )
         kind_vi = KIND_VI[kind]
-        names = ", ".join(p.name_vi or p.unit_id for p in informed)
-        pc = party_committee.name_vi or party_committee.unit_id
-        tasks: list[MobilisationTask] = []
-        for p in informed:
-            if p.role not in (PartyRole.DAN_VAN_BOARD, *MASS_ORG_ROLES):
-                continue
-            lead = p.role == PartyRole.DAN_VAN_BOARD
-            tasks.append(
-                MobilisationTask(
-                    task_id=f"{situation_id}:mob:{len(tasks) + 1}",
-                    assignee=p,
-                    lead=lead,
-                    title_vi=(
-                        (
-                            "Chủ trì, phối hợp với Mặt trận Tổ quốc, các tổ chức chính trị – xã hội "
-                            if lead
-                            else "Phối hợp "
-                        )
-                        + f"vận động đoàn viên, hội viên, nhân dân chấp hành sự lãnh đạo, chỉ đạo của cấp ủy, "
-                        f"chính quyền trong tình huống «{summary}»."
-                    ),
+        names = ", ".join(name_of(p) for p in informed)
+        tasks = mobilisation_tasks(
+            situation_id,
+            informed,
+            lambda lead: (
+                (
+                    "Chủ trì, phối hợp với Mặt trận Tổ quốc, các tổ chức chính trị – xã hội "
+                    if lead
+                    else "Phối hợp "
                 )
-            )
-        seq = self.next_seq
+                + "vận động đoàn viên, hội viên, nhân dân chấp hành sự lãnh đạo, chỉ đạo của cấp ủy, "
+                f"chính quyền trong tình huống «{summary}»."
+            ),
+        )
+        header: dict[str, Any] = {"at": at, "command_id": command_id, "situation_id": situation_id}
         return self._emit(
-            SituationReported(
-                situation_id=situation_id,
-                seq=seq,
-                occurred_at=at,
-                command_id=command_id,
+            self._fact(
+                SituationReported,
+                **header,
                 kind=kind,
                 reporting_unit_id=reporting_unit_id,
                 locality_id=locality_id,
                 summary=summary,
             ),
-            SituationPartyCommitteeReported(
-                situation_id=situation_id,
-                seq=seq + 1,
-                occurred_at=at,
-                command_id=command_id,
+            self._fact(
+                SituationPartyCommitteeReported,
+                **header,
                 party_committee=party_committee,
-                message_vi=f"Báo cáo khẩn {pc} xin ý kiến chỉ đạo: tình huống {kind_vi} «{summary}».",
+                message_vi=f"Báo cáo khẩn {name_of(party_committee)} xin ý kiến chỉ đạo: tình huống {kind_vi} «{summary}».",
             ),
-            SituationPartiesInformed(
-                situation_id=situation_id,
-                seq=seq + 2,
-                occurred_at=at,
-                command_id=command_id,
+            self._fact(
+                SituationPartiesInformed,
+                **header,
                 informed=tuple(informed),
                 message_vi=f"Thông tin nhanh về tình huống {kind_vi} «{summary}» đến: {names}.",
             ),
-            SituationMobilisationAssigned(
-                situation_id=situation_id,
-                seq=seq + 3,
-                occurred_at=at,
-                command_id=command_id,
-                tasks=tuple(tasks),
-            ),
+            self._fact(SituationMobilisationAssigned, **header, tasks=tasks),
         )
 
     def escalate(
@@ -230,10 +242,9 @@ class Situation(Aggregate[SituationFact]):
         at: datetime,
     ) -> list[SituationFact]:
         """Report to the higher level's party committee and government for direction."""
-        if self._duplicate(command_id):
+        if not self._accepts(command_id, "escalate"):
             return []
-        self._check_allowed("escalate")
-        assert self.situation_id is not None and self.locality_id is not None
+        assert self.locality_id is not None
         if to_locality_id == self.locality_id:
             raise DomainError(
                 "not_a_higher_level", "Cấp được báo cáo phải là cấp trên trực tiếp của địa bàn."
@@ -247,13 +258,11 @@ class Situation(Aggregate[SituationFact]):
                 "Báo cáo cấp trên phải nêu rõ cấp ủy và Ủy ban nhân dân cấp trên.",
             )
         reason_vi = require_text(reason_vi, "reason_required", "Phải nêu lý do báo cáo cấp trên.")
-        pc = to_party_committee.name_vi or to_party_committee.unit_id
-        ubnd = to_peoples_committee.name_vi or to_peoples_committee.unit_id
+        pc, ubnd = name_of(to_party_committee), name_of(to_peoples_committee)
         return self._emit(
-            SituationEscalated(
-                situation_id=self.situation_id,
-                seq=self.next_seq,
-                occurred_at=at,
+            self._fact(
+                SituationEscalated,
+                at=at,
                 command_id=command_id,
                 reason=reason,
                 reason_vi=reason_vi,
@@ -280,11 +289,10 @@ class Situation(Aggregate[SituationFact]):
         note: str = "",
     ) -> list[SituationFact]:
         """The higher level forms a working group: its People's Committee, board and mass organisations."""
-        if self._duplicate(command_id):
+        if not self._accepts(command_id, "form_working_group"):
             return []
-        self._check_allowed("form_working_group")
         esc = self.escalation
-        assert esc is not None and self.situation_id is not None
+        assert esc is not None
         if self.working_group is not None:
             raise DomainError("working_group_exists", "Đoàn công tác cho tình huống này đã được thành lập.")
         if formed_by_unit_id not in (esc.to_party_committee.unit_id, esc.to_peoples_committee.unit_id):
@@ -306,10 +314,9 @@ class Situation(Aggregate[SituationFact]):
                 {"roles": sorted(r.value for r in roles)},
             )
         return self._emit(
-            SituationWorkingGroupFormed(
-                situation_id=self.situation_id,
-                seq=self.next_seq,
-                occurred_at=at,
+            self._fact(
+                SituationWorkingGroupFormed,
+                at=at,
                 command_id=command_id,
                 locality_id=esc.to_locality_id,
                 formed_by_unit_id=formed_by_unit_id,
@@ -320,41 +327,24 @@ class Situation(Aggregate[SituationFact]):
         )
 
     def resolve(self, command_id: str, *, by_unit_id: str, summary: str, at: datetime) -> list[SituationFact]:
-        if self._duplicate(command_id):
+        if not self._accepts(command_id, "resolve"):
             return []
-        self._check_allowed("resolve")
-        assert self.situation_id is not None
+        summary = require_text(summary, "summary_required", "Phải nêu kết quả giải quyết tình huống.")
         return self._emit(
-            SituationResolved(
-                situation_id=self.situation_id,
-                seq=self.next_seq,
-                occurred_at=at,
-                command_id=command_id,
-                by_unit_id=by_unit_id,
-                summary=require_text(summary, "summary_required", "Phải nêu kết quả giải quyết tình huống."),
+            self._fact(
+                SituationResolved, at=at, command_id=command_id, by_unit_id=by_unit_id, summary=summary
             )
         )
 
     def close(self, command_id: str, *, closed_by: str, at: datetime) -> list[SituationFact]:
-        if self._duplicate(command_id):
+        if not self._accepts(command_id, "close"):
             return []
-        self._check_allowed("close")
-        assert self.situation_id is not None
-        return self._emit(
-            SituationClosed(
-                situation_id=self.situation_id,
-                seq=self.next_seq,
-                occurred_at=at,
-                command_id=command_id,
-                closed_by=closed_by,
-            )
-        )
+        return self._emit(self._fact(SituationClosed, at=at, command_id=command_id, closed_by=closed_by))
 
     # ------------------------------------------------------------------ state
 
     def _when(self, event: SituationFact) -> None:
         if isinstance(event, SituationReported):
-            self.situation_id = event.situation_id
             self.status = S.ACTIVE
             self.kind = event.kind
             self.reporting_unit_id = event.reporting_unit_id
@@ -378,13 +368,3 @@ class Situation(Aggregate[SituationFact]):
             self.status = S.CLOSED
         else:  # pragma: no cover
             raise TypeError(f"unhandled situation event {type(event).__name__}")
-
-    def _check_allowed(self, command: str) -> None:
-        if self.status is None:
-            raise DomainError("not_reported", "Tình huống chưa được báo cáo.")
-        if self.status not in ALLOWED[command]:
-            raise DomainError(
-                "invalid_state",
-                f"Không thể {COMMAND_VI[command]} khi tình huống ở trạng thái “{STATUS_VI[self.status]}”.",
-                {"command": command, "status": self.status.value},
-            )
