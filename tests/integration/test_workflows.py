@@ -351,4 +351,5 @@ async def test_plan_routing_and_overdue_timers(
     p = await service.get("plan", pid)
     assert isinstance(p, Plan)
     assert p.tasks[("II.1.4", "kg.bcsd_ubnd")].status == TaskStatus.OVERDUE
-    assert {f.event_type for f in p.history} >= {"plan.adopted", "plan.task_overdue", "plan.report_overdue"}
+    history = await service.history("plan", pid)
+    assert {f.event_type for f in history} >= {"plan.adopted", "plan.task_overdue", "plan.report_overdue"}

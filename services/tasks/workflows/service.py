@@ -133,6 +133,10 @@ class WorkflowService:
     async def get(self, kind: AggregateKind, aggregate_id: str) -> Aggregate[Any] | None:
         return await self.repositories[kind].get(aggregate_id)
 
+    async def history(self, kind: AggregateKind, aggregate_id: str) -> list[Event]:
+        """Every stored fact of the aggregate, from its verified chain ([] when it does not exist)."""
+        return await self.repositories[kind].history(aggregate_id) or []
+
     async def _load(self, kind: str, aggregate_id: str) -> tuple[Aggregate[Any], list[Event]] | None:
         repo = self.repositories[kind]  # type: ignore[index]
         agg = await repo.get(aggregate_id)
