@@ -155,6 +155,11 @@ class Aggregate(Generic[F]):
             self._check_allowed(command)
         return True
 
+    def _require_new(self, code: str, message_vi: str, details: Mapping[str, object] | None = None) -> None:
+        """A creating command (draft, receive, report, adopt) is refused once the aggregate exists."""
+        if self.exists:
+            raise DomainError(code, message_vi, details)
+
     def _check_allowed(self, command: str) -> None:
         if self.status is None:
             raise DomainError(*self.not_created)
