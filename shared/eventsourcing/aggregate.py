@@ -17,6 +17,7 @@ test of every aggregate checks restore(snapshot(prefix)) + rest == replay(all).
 from __future__ import annotations
 
 import copy
+import json
 import typing
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -110,10 +111,14 @@ class Aggregate(Generic[F]):
     @classmethod
     def replay(cls, events: Iterable[F], *args: Any, **kwargs: Any) -> Self:
         """Rebuild an aggregate from its facts (constructor arguments passed through)."""
-        agg = cls(*args, **kwargs)
+        return cls(*args, **kwargs).catch_up(events)
+
+    def catch_up(self, events: Iterable[F]) -> Self:
+        """Apply stored facts that follow the current state (after :meth:`restore`: the entries
+        after the snapshot) and return the aggregate."""
         for event in events:
-            agg._apply(event)
-        return agg
+            self._apply(event)
+        return self
 
     @property
     def next_seq(self) -> int:
@@ -157,6 +162,11 @@ class Aggregate(Generic[F]):
         if command is not None:
             self._check_allowed(command)
         return True
+
+    def _require_new(self, code: str, message_vi: str, details: Mapping[str, object] | None = None) -> None:
+        """A creating command (draft, receive, report, adopt) is refused once the aggregate exists."""
+        if self.exists:
+            raise DomainError(code, message_vi, details)
 
     def _check_allowed(self, command: str) -> None:
         if self.status is None:
@@ -221,14 +231,18 @@ class Aggregate(Generic[F]):
         return copy.deepcopy({name: getattr(self, name) for name in (*_BASE_STATE, *self.snapshot_fields)})
 
     def take_snapshot(self) -> dict[str, Any]:
-        """The state as JSON-compatible data (see :meth:`restore`)."""
+        """The state as JSON-compatible data (see :meth:`restore`); canonical: equal states give
+        equal snapshots (sets are dumped sorted, whatever order they were filled in)."""
         model = self._snapshot_model()
         pairs = self._pair_fields()
         values = {
             name: list(getattr(self, name).items()) if name in pairs else getattr(self, name)
             for name in model.model_fields
         }
-        return model.model_validate(values).model_dump(mode="json")
+        data = model.model_validate(values).model_dump(mode="json")
+        for name in self._set_fields():
+            data[name] = sorted(data[name], key=lambda item: json.dumps(item, sort_keys=True))
+        return data
 
     @classmethod
     def restore(cls, snapshot: Mapping[str, Any], *args: Any, **kwargs: Any) -> Self:
@@ -271,6 +285,12 @@ class Aggregate(Generic[F]):
         """The state dicts whose keys JSON cannot hold (tuples): a snapshot keeps their items."""
         hints = typing.get_type_hints(cls)
         return frozenset(n for n in cls.snapshot_fields if _json_safe(hints[n]) is not hints[n])
+
+    @classmethod
+    def _set_fields(cls) -> frozenset[str]:
+        hints = typing.get_type_hints(cls)
+        names = (*_BASE_STATE, *cls.snapshot_fields)
+        return frozenset(n for n in names if typing.get_origin(hints[n]) in (set, frozenset))
 
 
 def _json_safe(hint: Any) -> Any:

@@ -83,8 +83,7 @@ class Complaint(ComplaintState):
         """Receipt by the government body, and the case information shared at the same level."""
         if not self._accepts(command_id):
             return []
-        if self.status is not None:
-            raise DomainError("already_received", f"Đơn thư mã «{complaint_id}» đã được tiếp nhận.")
+        self._require_new("already_received", f"Đơn thư mã «{complaint_id}» đã được tiếp nhận.")
         summary = require_text(summary, "summary_required", "Nội dung tóm tắt đơn thư không được để trống.")
         require_board_and_front(
             parties,

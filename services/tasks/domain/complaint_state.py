@@ -6,10 +6,10 @@ are :class:`services.tasks.domain.complaint.Complaint`'s.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any
 
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
 from services.tasks.domain.schedule import deadline_timers
@@ -93,12 +93,12 @@ MILESTONE_VI: Mapping[ComplaintMilestone, str] = {
 class ComplaintState(Aggregate[ComplaintFact]):
     """What a complaint's facts say (applied in :meth:`_when`), its queries and its timers."""
 
-    kind_vi: ClassVar[str] = "vụ việc"
-    not_created: ClassVar[tuple[str, str]] = ("not_received", "Đơn thư chưa được tiếp nhận.")
-    allowed: ClassVar[Mapping[str, Collection[Any]]] = ALLOWED
-    command_vi: ClassVar[Mapping[str, str]] = COMMAND_VI
-    status_vi: ClassVar[Mapping[Any, str]] = STATUS_VI
-    snapshot_fields: ClassVar[tuple[str, ...]] = (
+    kind_vi = "vụ việc"
+    not_created = ("not_received", "Đơn thư chưa được tiếp nhận.")
+    allowed = ALLOWED
+    command_vi = COMMAND_VI
+    status_vi = STATUS_VI
+    snapshot_fields = (
         "status",
         "kind",
         "receiving_unit_id",

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any
 
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
 from services.tasks.domain.schedule import deadline_timers
@@ -90,9 +90,9 @@ class TaskState:
 class Plan(Aggregate[PlanFact]):
     """The aggregate: ``Plan()`` (or a custom calendar), then :meth:`adopt`."""
 
-    kind_vi: ClassVar[str] = "kế hoạch"
-    not_created: ClassVar[tuple[str, str]] = ("not_adopted", "Kế hoạch chưa được ban hành.")
-    snapshot_fields: ClassVar[tuple[str, ...]] = (
+    kind_vi = "kế hoạch"
+    not_created = ("not_adopted", "Kế hoạch chưa được ban hành.")
+    snapshot_fields = (
         "status",
         "number",
         "title",
@@ -176,8 +176,7 @@ class Plan(Aggregate[PlanFact]):
     ) -> list[PlanFact]:
         if not self._accepts(command_id):
             return []
-        if self.status is not None:
-            raise DomainError("already_adopted", f"Kế hoạch mã «{plan_id}» đã được ban hành.")
+        self._require_new("already_adopted", f"Kế hoạch mã «{plan_id}» đã được ban hành.")
         number = require_text(number, "number_required", "Phải có số, ký hiệu kế hoạch.")
         title = require_text(title, "title_required", "Tên kế hoạch không được để trống.")
         if not items:

@@ -28,10 +28,10 @@ State machine::
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any
 
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
 from services.tasks.domain.parties import MASS_ORG_ROLES, mobilisation_tasks, name_of, require_board_and_front
@@ -103,12 +103,12 @@ REASON_VI: Mapping[EscalationReason, str] = {
 class Situation(Aggregate[SituationFact]):
     """The aggregate: ``Situation()`` (or a custom calendar), then :meth:`report`."""
 
-    kind_vi: ClassVar[str] = "tình huống"
-    not_created: ClassVar[tuple[str, str]] = ("not_reported", "Tình huống chưa được báo cáo.")
-    allowed: ClassVar[Mapping[str, Collection[Any]]] = ALLOWED
-    command_vi: ClassVar[Mapping[str, str]] = COMMAND_VI
-    status_vi: ClassVar[Mapping[Any, str]] = STATUS_VI
-    snapshot_fields: ClassVar[tuple[str, ...]] = (
+    kind_vi = "tình huống"
+    not_created = ("not_reported", "Tình huống chưa được báo cáo.")
+    allowed = ALLOWED
+    command_vi = COMMAND_VI
+    status_vi = STATUS_VI
+    snapshot_fields = (
         "status",
         "kind",
         "reporting_unit_id",
@@ -179,8 +179,7 @@ class Situation(Aggregate[SituationFact]):
         """The government reports; the party committee, board, Front and organisations hear at once."""
         if not self._accepts(command_id):
             return []
-        if self.status is not None:
-            raise DomainError("already_reported", f"Tình huống mã «{situation_id}» đã được báo cáo.")
+        self._require_new("already_reported", f"Tình huống mã «{situation_id}» đã được báo cáo.")
         summary = require_text(summary, "summary_required", "Nội dung tình huống không được để trống.")
         if party_committee.role != PartyRole.PARTY_COMMITTEE:
             raise DomainError("not_a_party_committee", "Tình huống phải được báo cáo cấp ủy đảng cùng cấp.")

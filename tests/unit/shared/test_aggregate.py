@@ -51,6 +51,7 @@ class Thing(Aggregate[Counted]):
     def make(self, command_id: str, thing_id: str, at: datetime) -> list[Counted]:
         if not self._accepts(command_id):
             return []
+        self._require_new("already_made", "Đã có vật này.")
         return self._emit(self._fact(Counted, at=at, command_id=command_id, thing_id=thing_id))
 
     def count(self, command_id: str, a: str, b: str, at: datetime) -> list[Counted]:
@@ -105,6 +106,9 @@ def test_the_guard_refuses_in_vietnamese() -> None:
     assert info.value.message_vi == "Không thể đếm khi vật ở trạng thái “đã đóng”."
     with pytest.raises(DomainError):
         t.make("", "t-1", T0)
+    with pytest.raises(DomainError) as info:
+        t.make("c3", "t-1", T0)
+    assert info.value.code == "already_made" and t.seq == 1
 
 
 def test_a_timer_fires_once_within_its_window_and_is_announced() -> None:
@@ -128,8 +132,15 @@ def test_snapshot_restores_tuple_keyed_state_and_rejects_unannotated_fields() ->
     facts = t.make("c1", "t-1", T0) + t.count("c2", "x", "y", T0) + t.tick(T0 + timedelta(days=2))
     restored = Thing.restore(t.take_snapshot())
     assert restored.snapshot() == t.snapshot() == Thing.replay(facts).snapshot()
+    assert (
+        Thing.restore(Thing.replay(facts[:2]).take_snapshot()).catch_up(facts[2:]).snapshot() == t.snapshot()
+    )
     assert restored.counts == {("x", "y"): 1, ("y", "x"): 1}
     assert restored.count("c2", "x", "y", T0) == []  # processed commands survive
+
+    other = Thing.replay(facts)
+    other.processed_commands = {"c2", "c1"}  # the same set, filled in another order
+    assert other.take_snapshot() == t.take_snapshot()
 
     class Loose(Thing):
         snapshot_fields = ("status", "undeclared")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from services.tasks.domain.decision.consultation import DecisionConsultation
 from services.tasks.domain.decision.coordination import coordination_tasks
@@ -54,12 +55,11 @@ class Decision(DecisionConsultation):
         """Start a decision: version 1 of the draft."""
         if not self._accepts(command_id):
             return []
-        if self.status is not None:
-            raise DomainError(
-                "already_drafted",
-                "Dự thảo này đã được tạo; dùng chức năng sửa dự thảo để tạo phiên bản mới.",
-                {"decision_id": self.decision_id},
-            )
+        self._require_new(
+            "already_drafted",
+            "Dự thảo này đã được tạo; dùng chức năng sửa dự thảo để tạo phiên bản mới.",
+            {"decision_id": self.decision_id},
+        )
         require_text(title, "title_required", "Tiêu đề dự thảo không được để trống.")
         return self._emit(
             self._fact(
@@ -155,25 +155,10 @@ class Decision(DecisionConsultation):
             raise DomainError(
                 "deadline_in_past", "Thời hạn lấy ý kiến nhân dân phải sau thời điểm gửi lấy ý kiến."
             )
-        events: list[DecisionFact] = [
-            self._fact(
-                ConsultationRequested,
-                at=at,
-                command_id=command_id,
-                draft_version=self.version,
-                requirement=requirement,
-            )
-        ]
+        header: dict[str, Any] = {"at": at, "command_id": command_id, "draft_version": self.version}
+        events: list[DecisionFact] = [self._fact(ConsultationRequested, **header, requirement=requirement)]
         if requirement.public_comment_required and closes is not None:
-            events.append(
-                self._fact(
-                    PublicCommentOpened,
-                    at=at,
-                    command_id=command_id,
-                    draft_version=self.version,
-                    closes_at=closes,
-                )
-            )
+            events.append(self._fact(PublicCommentOpened, **header, closes_at=closes))
         return self._emit(*events)
 
     def request_issuance(
@@ -261,7 +246,7 @@ class Decision(DecisionConsultation):
                 OverrideRecorded,
                 at=at,
                 command_id=command_id,
-                override_id=f"{self.decision_id}:ov:{len(self.overrides) + 1}",
+                override_id=self._new_id("ov", self.overrides),
                 by_person_id=by_person_id,
                 role=role,
                 reason=reason,

@@ -7,10 +7,9 @@ The commands live in :mod:`.consultation` and :mod:`.commands`, the time-driven 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Sized
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
 
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
 from services.tasks.domain.decision import messages as vi
@@ -75,12 +74,12 @@ class PublicCommentState:
 class DecisionState(Aggregate[DecisionFact]):
     """The state of one decision; ``version`` is the *draft* version (the fact count is ``seq``)."""
 
-    kind_vi: ClassVar[str] = "dự thảo"
-    not_created: ClassVar[tuple[str, str]] = vi.NOT_DRAFTED
-    allowed: ClassVar[Mapping[str, Collection[Any]]] = ALLOWED_STATUSES
-    command_vi: ClassVar[Mapping[str, str]] = vi.COMMAND_VI
-    status_vi: ClassVar[Mapping[Any, str]] = vi.STATUS_VI
-    snapshot_fields: ClassVar[tuple[str, ...]] = (
+    kind_vi = "dự thảo"
+    not_created = vi.NOT_DRAFTED
+    allowed = ALLOWED_STATUSES
+    command_vi = vi.COMMAND_VI
+    status_vi = vi.STATUS_VI
+    snapshot_fields = (
         "status",
         "issuer_unit_id",
         "doc_type",
@@ -145,6 +144,10 @@ class DecisionState(Aggregate[DecisionFact]):
         return self.subject
 
     # ================================================================= queries
+
+    def _new_id(self, kind: str, existing: Sized) -> str:
+        """The id of the next opinion (``op``), public comment (``pc``) or override (``ov``)."""
+        return f"{self.decision_id}:{kind}:{len(existing) + 1}"
 
     def valid_override_ids(self) -> tuple[str, ...]:
         return tuple(o.override_id for o in self.overrides.values() if o.draft_version == self.version)
