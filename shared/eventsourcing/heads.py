@@ -3,12 +3,14 @@
 Why this shape: the stores we run (SecantusDB, MongoDB without a replica set, FerretDB) make one
 *document* atomic, nothing more. So each aggregate has one **head** document that holds, written
 in one atomic update: the optimistic ``version``, the chain position (``seq``, ``head_hash``),
-the latest **snapshot** (state at ``snapshot.seq``), the **tail** of entries after it, the inbox
+where the latest **snapshot** is (its ``seq``, hash and chunk), the **tail** of entries after it, the inbox
 of processed message ids, the outbox the relay publishes, and the index fields queries use.
 A save *appends* its new entries to the tail (``$push``), it never rewrites the history. Every
 ``snapshot_every`` entries the repository first copies the tail into an immutable **chunk**
-document (``<name>_chunks``, idempotent id) and then, in the version-checked head update, moves
-the snapshot forward and empties the tail. A crash between the two leaves an extra chunk that no
+document (``<name>_chunks``, idempotent id) *with the state after its last entry* (the snapshot),
+and then, in the version-checked head update, points the snapshot at it and empties the tail. The
+head document so stays small whatever the history and the state hold (SecantusDB rewrites a whole
+document per update: its size is what an append costs). A crash between the two leaves an extra chunk that no
 chain reaches (ignored); the head stays the one source of truth.
 
 :class:`HeadStore` is the port; :class:`MongoHeads` its adapter. The in-memory fake for unit tests
@@ -53,7 +55,7 @@ class Write:
     message_id: str | None = None
     extra: Mapping[str, Any] | None = None
     snapshot: Doc | None = None
-    """When set: the new snapshot (``{seq, hash, state}``); the tail is emptied."""
+    """When set: where the new snapshot is (``{seq, hash, chunk, has_state}``); the tail is emptied."""
 
 
 class HeadStore(Protocol):
@@ -68,8 +70,12 @@ class HeadStore(Protocol):
         version moved, :class:`AlreadyProcessed` when ``w.message_id`` is in the inbox."""
         ...
 
-    async def add_chunk(self, aggregate_id: str, entries: Sequence[Doc]) -> None:
-        """Store an immutable copy of entries (idempotent)."""
+    async def add_chunk(self, aggregate_id: str, entries: Sequence[Doc], state: Doc | None) -> str:
+        """Store an immutable copy of entries and the state after the last one (idempotent); its id."""
+        ...
+
+    async def chunk_state(self, chunk: str) -> Doc | None:
+        """The state stored with a chunk (None: the chunk or its state is absent)."""
         ...
 
     async def chunks(self, aggregate_id: str) -> list[list[Doc]]:
@@ -160,16 +166,22 @@ class MongoHeads:
             raise ConcurrencyConflict(f"{self.collection.name}/{aggregate_id} already exists") from exc
         return 1
 
-    async def add_chunk(self, aggregate_id: str, entries: Sequence[Doc]) -> None:
+    async def add_chunk(self, aggregate_id: str, entries: Sequence[Doc], state: Doc | None) -> str:
         doc: Doc = {
             "_id": chunk_id(aggregate_id, entries),
             "aggregate_id": aggregate_id,
             "first_seq": int(entries[0]["seq"]),
             "last_seq": int(entries[-1]["seq"]),
             "entries": list(entries),
+            "state": state,
         }
         with contextlib.suppress(DuplicateKeyError):  # the same entries, archived by an attempt
             await self.chunk_collection.insert_one(doc)  # that lost its head update
+        return str(doc["_id"])
+
+    async def chunk_state(self, chunk: str) -> Doc | None:
+        doc = await self.chunk_collection.find_one({"_id": chunk}, {"state": 1})
+        return doc.get("state") if doc else None
 
     async def chunks(self, aggregate_id: str) -> list[list[Doc]]:
         cursor = self.chunk_collection.find({"aggregate_id": aggregate_id}, {"entries": 1}).sort(

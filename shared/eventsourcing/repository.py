@@ -138,7 +138,8 @@ class EventSourcedRepository(Generic[A]):
         chain = prefix + tail
         result = verify(chain)
         if result.ok and snap is not None:
-            result = self._check_snapshot(prefix, snap, result)
+            state = await self.heads.chunk_state(str(snap["chunk"])) if snap.get("has_state") else None
+            result = self._check_snapshot(prefix, snap, state, result)
         if result.ok and head.get("broken"):
             reason = dict(head["broken"])
             result = VerificationResult(
@@ -245,9 +246,9 @@ class EventSourcedRepository(Generic[A]):
         if entries and tail_len >= self.snapshot_every:
             head = await self.heads.head(aggregate_id, full=True) if current.tail_len else None
             archived = [*(head.get("tail", []) if head else []), *raw]
-            await self.heads.add_chunk(aggregate_id, archived)
             state = current.aggregate.take_snapshot() if current.aggregate.snapshots else None
-            snapshot = {"seq": seq, "hash": prev, "state": state}
+            chunk = await self.heads.add_chunk(aggregate_id, archived, state)
+            snapshot = {"seq": seq, "hash": prev, "chunk": chunk, "has_state": state is not None}
             tail_len = 0
         write = Write(
             version=current.version,
@@ -282,7 +283,7 @@ class EventSourcedRepository(Generic[A]):
                 f"{aggregate_id}: {reason.get('code')} at entry {reason.get('seq')}: {reason.get('message_vi')}"
             )
         snap = head.get("snapshot")
-        if snap is not None and snap.get("state") is None:
+        if snap is not None and not snap.get("has_state"):
             return await self._replay_all(aggregate_id, head)
         after, prev = (int(snap["seq"]), str(snap["hash"])) if snap else (0, GENESIS_HASH)
         tail = [ChainEntry.from_dict(e) for e in head.get("tail", [])]
@@ -291,7 +292,10 @@ class EventSourcedRepository(Generic[A]):
             raise TamperedHistory(
                 f"{aggregate_id}: {result.reason_code or 'head_mismatch'} at entry {result.first_broken_seq}: {result.message_vi}"
             )
-        aggregate = self.restore(snap["state"]) if snap else self.new()
+        state = await self.heads.chunk_state(str(snap["chunk"])) if snap else None
+        if snap and state is None:
+            raise TamperedHistory(f"{aggregate_id}: the snapshot at entry {after} is missing")
+        aggregate = self.restore(state) if state is not None else self.new()
         for entry in tail:
             aggregate._apply(_decode(entry))
         loaded = Current(aggregate, int(head["version"]), after + len(tail), result.head_hash, len(tail))
@@ -317,10 +321,14 @@ class EventSourcedRepository(Generic[A]):
         return loaded
 
     def _check_snapshot(
-        self, prefix: list[ChainEntry], snap: Mapping[str, Any], ok: VerificationResult
+        self,
+        prefix: list[ChainEntry],
+        snap: Mapping[str, Any],
+        state: Mapping[str, Any] | None,
+        ok: VerificationResult,
     ) -> VerificationResult:
         seq = int(snap["seq"])
-        if snap.get("state") is None and len(prefix) == seq:
+        if not snap.get("has_state") and len(prefix) == seq:
             return ok  # kept without snapshot state: the chain alone is the proof
         if len(prefix) != seq or (prefix and prefix[-1].hash != snap["hash"]):
             return VerificationResult(
@@ -335,7 +343,7 @@ class EventSourcedRepository(Generic[A]):
         replayed = self.new()
         for entry in prefix:
             replayed._apply(_decode(entry))
-        if not replayed.has_state(snap["state"]):
+        if state is None or not replayed.has_state(state):
             return VerificationResult(
                 False,
                 ok.checked,

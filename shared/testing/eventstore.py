@@ -69,7 +69,7 @@ class MemoryHeads:
         doc["outbox_pending"] = bool(doc["outbox"])
         return w.version + 1
 
-    async def add_chunk(self, aggregate_id: str, entries: Sequence[Doc]) -> None:
+    async def add_chunk(self, aggregate_id: str, entries: Sequence[Doc], state: Doc | None) -> str:
         self.operations += 1
         key = chunk_id(aggregate_id, entries)
         self.chunk_docs.setdefault(
@@ -78,8 +78,15 @@ class MemoryHeads:
                 "aggregate_id": aggregate_id,
                 "first_seq": entries[0]["seq"],
                 "entries": copy.deepcopy(list(entries)),
+                "state": copy.deepcopy(state),
             },
         )
+        return key
+
+    async def chunk_state(self, chunk: str) -> Doc | None:
+        self.operations += 1
+        doc = self.chunk_docs.get(chunk)
+        return copy.deepcopy(doc["state"]) if doc else None
 
     async def chunks(self, aggregate_id: str) -> list[list[Doc]]:
         self.operations += 1

@@ -76,7 +76,7 @@ async def test_another_process_rebuilds_the_same_registry_from_the_archived_chai
     for name in ("kien_giang", "thanh_oai", "policy_v1"):
         await org.load_seed(name)
     doc = heads.raw(REGISTRY_ID)
-    assert doc["snapshot"] is not None and doc["snapshot"]["state"] is None  # chunks, no snapshot state
+    assert doc["snapshot"] is not None and doc["snapshot"]["has_state"] is False  # chunks, no snapshot state
     assert len(heads.chunk_docs) >= 1
     other = service(heads)
     await other.load()

@@ -144,7 +144,7 @@ async def test_an_edited_snapshot_is_found_by_the_full_verification() -> None:
     r = repo(heads, every=5)
     for i in range(6):
         await add(r, i, f"c{i}")
-    heads.raw("t1")["snapshot"]["state"]["total"] = 1000
+    heads.chunk_docs[heads.raw("t1")["snapshot"]["chunk"]]["state"]["total"] = 1000
     verdict = await repo(heads, every=5).verify("t1")
     assert verdict is not None and not verdict.ok and verdict.reason_code == "snapshot_mismatch"
 
@@ -156,7 +156,7 @@ async def test_a_stray_chunk_from_a_lost_attempt_is_ignored() -> None:
         await add(r, i, f"c{i}")
     real = next(iter(heads.chunk_docs.values()))["entries"]
     stray = [dict(e, hash="f" * 64) for e in real]
-    await heads.add_chunk("t1", stray)
+    await heads.add_chunk("t1", stray, None)
     verdict = await r.verify("t1")
     assert verdict is not None and verdict.ok and verdict.checked == 4
 

@@ -32,7 +32,6 @@ from shared.testing.state_store import InMemoryStateStore
 from tests.unit.tasks.factories import BOARD, FRONT, ISSUER, T0, requirement
 from tests.unit.tasks.test_authorization import Authority
 
-
 DRAFT_FACTS = ["decision.drafted", "decision.consultation_requested", "decision.public_comment_opened"]
 
 
