@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from services.tasks.authorization import authorise_workflow
+from services.tasks.authorization import authorise_workflow, unsupported
 from services.tasks.clock import Clock
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
 from services.tasks.domain.complaint import Complaint
@@ -156,9 +156,7 @@ class WorkflowService:
                 return []  # answered already: no second look at the registry
             run = DISPATCH.get(type(request))
             if run is None:
-                raise DomainError(
-                    "unsupported_request", f"Loại yêu cầu «{request.event_type}» chưa được hỗ trợ."
-                )
+                raise unsupported(request)
             return run(Context(self.org, self.limits, at), agg, request)
 
         await self.handlers[kind].handle(env, request, command)
