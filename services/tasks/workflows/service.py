@@ -24,6 +24,7 @@ from services.tasks.clock import Clock
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
 from services.tasks.domain.complaint import Complaint
 from services.tasks.domain.plan import Plan
+from services.tasks.domain.schedule import CalendarAggregate
 from services.tasks.domain.situation import Situation
 from services.tasks.workflows.commands import CREATING, DISPATCH, Context
 from services.tasks.workflows.org_resolver import OrgResolver
@@ -62,7 +63,7 @@ KIND_OF: Mapping[type[WorkflowRequest], AggregateKind] = {
     PlanRequest: "plan",
 }
 
-CLASS_OF: Mapping[AggregateKind, type[Complaint] | type[Situation] | type[Plan]] = {
+CLASS_OF: Mapping[AggregateKind, type[CalendarAggregate[Any]]] = {
     "complaint": Complaint,
     "situation": Situation,
     "plan": Plan,
