@@ -202,9 +202,7 @@ class ComplaintState(CalendarAggregate[ComplaintFact]):
         """Reminder before, overdue after, the current time-limited milestone; each fires once."""
         if self.status not in OPEN:
             return []
-        everyone = tuple(
-            dict.fromkeys([self.receiving_unit_id or "", *(p.unit_id for p in self.shared_with)])
-        )
+        everyone = self.involved_units()  # open: received, so the receiving unit is known
         milestone, due, rnd, notify = (
             ComplaintMilestone.ANSWER_AND_PUBLICATION,
             self.answer_due,
