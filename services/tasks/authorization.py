@@ -80,6 +80,11 @@ def require_principal(auth: Authentication | None) -> Principal:
     return auth
 
 
+def unsupported(request: Event) -> DomainError:
+    """The refusal of a request type this service does not handle."""
+    return DomainError("unsupported_request", f"Loại yêu cầu «{request.event_type}» chưa được hỗ trợ.")
+
+
 def _agency(p: Principal, unit_id: str | None, org: AuthorityPort, at: datetime, what_vi: str) -> Actor:
     if unit_id is not None and not org.knows_unit(unit_id, at):
         raise DomainError(
@@ -188,7 +193,7 @@ def authorise(p: Principal, r: DecisionRequest, d: Decision, org: AuthorityPort,
                 )
             board = d.requirement.synthesiser_unit_id if d.requirement else None
             return _with_person(_agency(p, board, org, at, "kiểm duyệt góp ý"), r.moderator_id)
-    raise DomainError("unsupported_request", f"Loại yêu cầu «{r.event_type}» chưa được hỗ trợ.")
+    raise unsupported(r)
 
 
 WORKFLOW_ACTING_FIELDS: tuple[str, ...] = (

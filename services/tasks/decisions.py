@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from services.tasks.authorization import AuthorityPort, authorise, require_principal
+from services.tasks.authorization import AuthorityPort, authorise, require_principal, unsupported
 from services.tasks.clock import Clock
 from services.tasks.domain.decision import Decision
 from services.tasks.parking import ParkedRequests
@@ -276,9 +276,7 @@ class DecisionService:
             d.acting = authorise(principal, request, d, self.org, at)
             run = DISPATCH.get(type(request))
             if run is None:
-                raise DomainError(
-                    "unsupported_request", f"Loại yêu cầu «{request.event_type}» chưa được hỗ trợ."
-                )
+                raise unsupported(request)
             return run(self, d, request, at)
 
         outcome = await self.handler.handle(env, request, command)

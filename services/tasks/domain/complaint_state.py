@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
-from services.tasks.domain.schedule import deadline_timers
+from services.tasks.domain.schedule import CalendarAggregate, deadline_timers
 from services.tasks.domain.text import fmt
 from shared.contract.events.workflows import (
     ComplaintCaseInfoShared,
@@ -35,7 +35,7 @@ from shared.contract.events.workflows import (
     PartyRef,
     PartyRole,
 )
-from shared.eventsourcing.aggregate import Aggregate, Timer
+from shared.eventsourcing.aggregate import Timer
 
 
 class ComplaintStatus(StrEnum):
@@ -90,7 +90,7 @@ MILESTONE_VI: Mapping[ComplaintMilestone, str] = {
 }
 
 
-class ComplaintState(Aggregate[ComplaintFact]):
+class ComplaintState(CalendarAggregate[ComplaintFact]):
     """What a complaint's facts say (applied in :meth:`_when`), its queries and its timers."""
 
     kind_vi = "vụ việc"
@@ -140,9 +140,7 @@ class ComplaintState(Aggregate[ComplaintFact]):
     """(milestone, round, "reminder" | "overdue") of every time-driven fact that fired."""
 
     def __init__(self, calendar: HolidayCalendar = DEFAULT_CALENDAR) -> None:
-        super().__init__()
-        self.calendar = calendar
-        self.status = None
+        super().__init__(calendar)
         self.kind = None
         self.receiving_unit_id = None
         self.locality_id = None
@@ -204,9 +202,7 @@ class ComplaintState(Aggregate[ComplaintFact]):
         """Reminder before, overdue after, the current time-limited milestone; each fires once."""
         if self.status not in OPEN:
             return []
-        everyone = tuple(
-            dict.fromkeys([self.receiving_unit_id or "", *(p.unit_id for p in self.shared_with)])
-        )
+        everyone = self.involved_units()  # open: received, so the receiving unit is known
         milestone, due, rnd, notify = (
             ComplaintMilestone.ANSWER_AND_PUBLICATION,
             self.answer_due,

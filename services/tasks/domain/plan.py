@@ -28,7 +28,7 @@ from enum import StrEnum
 from typing import Any
 
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
-from services.tasks.domain.schedule import deadline_timers
+from services.tasks.domain.schedule import CalendarAggregate, deadline_timers
 from services.tasks.domain.text import fmt, require_text
 from shared.contract.events.workflows import (
     PlanAdopted,
@@ -44,7 +44,7 @@ from shared.contract.events.workflows import (
     PlanTaskStarted,
     ReportRoute,
 )
-from shared.eventsourcing.aggregate import Aggregate, Timer
+from shared.eventsourcing.aggregate import Timer
 from shared.eventsourcing.errors import DomainError
 
 
@@ -87,7 +87,7 @@ class TaskState:
         return TaskStatus.IN_PROGRESS if self.started else TaskStatus.ASSIGNED
 
 
-class Plan(Aggregate[PlanFact]):
+class Plan(CalendarAggregate[PlanFact]):
     """The aggregate: ``Plan()`` (or a custom calendar), then :meth:`adopt`."""
 
     kind_vi = "kế hoạch"
@@ -122,9 +122,7 @@ class Plan(Aggregate[PlanFact]):
     """("task", item, unit, kind) and ("report", reporter, kind) of every timer that fired."""
 
     def __init__(self, calendar: HolidayCalendar = DEFAULT_CALENDAR) -> None:
-        super().__init__()
-        self.calendar = calendar
-        self.status = None
+        super().__init__(calendar)
         self.number = ""
         self.title = ""
         self.issuer_unit_ids = ()

@@ -1,5 +1,6 @@
 """The deadline pattern every tasks aggregate follows: a reminder some working days before, a
-fact once the deadline has passed; each once (the aggregate records the keys that fired)."""
+fact once the deadline has passed; each once (the aggregate records the keys that fired). And
+their one base, :class:`CalendarAggregate`, which holds the calendar those days are counted on."""
 
 from __future__ import annotations
 
@@ -7,10 +8,22 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any, TypeVar
 
+from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
 from shared.contract.envelope import Event
-from shared.eventsourcing.aggregate import Timer
+from shared.eventsourcing.aggregate import Aggregate, Timer
 
 F = TypeVar("F", bound=Event)
+
+
+class CalendarAggregate(Aggregate[F]):
+    """Base of the tasks aggregates (decision, complaint, situation, plan): their deadlines are
+    working days of ``calendar``, given to the constructor (so also to ``replay`` and
+    ``restore``); no status until the creating fact."""
+
+    def __init__(self, calendar: HolidayCalendar = DEFAULT_CALENDAR) -> None:
+        super().__init__()
+        self.calendar = calendar
+        self.status = None
 
 
 def deadline_timers(

@@ -35,6 +35,7 @@ from typing import Any
 
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
 from services.tasks.domain.parties import MASS_ORG_ROLES, mobilisation_tasks, name_of, require_board_and_front
+from services.tasks.domain.schedule import CalendarAggregate
 from services.tasks.domain.text import require_text
 from shared.contract.events.workflows import (
     EscalationReason,
@@ -52,7 +53,6 @@ from shared.contract.events.workflows import (
     SituationResolved,
     SituationWorkingGroupFormed,
 )
-from shared.eventsourcing.aggregate import Aggregate
 from shared.eventsourcing.errors import DomainError
 
 
@@ -100,7 +100,7 @@ REASON_VI: Mapping[EscalationReason, str] = {
 }
 
 
-class Situation(Aggregate[SituationFact]):
+class Situation(CalendarAggregate[SituationFact]):
     """The aggregate: ``Situation()`` (or a custom calendar), then :meth:`report`."""
 
     kind_vi = "tình huống"
@@ -135,9 +135,7 @@ class Situation(Aggregate[SituationFact]):
     resolution: SituationResolved | None
 
     def __init__(self, calendar: HolidayCalendar = DEFAULT_CALENDAR) -> None:
-        super().__init__()
-        self.calendar = calendar
-        self.status = None
+        super().__init__(calendar)
         self.kind = None
         self.reporting_unit_id = None
         self.locality_id = None

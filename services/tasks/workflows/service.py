@@ -19,11 +19,12 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from services.tasks.authorization import authorise_workflow
+from services.tasks.authorization import authorise_workflow, unsupported
 from services.tasks.clock import Clock
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
 from services.tasks.domain.complaint import Complaint
 from services.tasks.domain.plan import Plan
+from services.tasks.domain.schedule import CalendarAggregate
 from services.tasks.domain.situation import Situation
 from services.tasks.workflows.commands import CREATING, DISPATCH, Context
 from services.tasks.workflows.org_resolver import OrgResolver
@@ -62,7 +63,7 @@ KIND_OF: Mapping[type[WorkflowRequest], AggregateKind] = {
     PlanRequest: "plan",
 }
 
-CLASS_OF: Mapping[AggregateKind, type[Complaint] | type[Situation] | type[Plan]] = {
+CLASS_OF: Mapping[AggregateKind, type[CalendarAggregate[Any]]] = {
     "complaint": Complaint,
     "situation": Situation,
     "plan": Plan,
@@ -156,9 +157,7 @@ class WorkflowService:
                 return []  # answered already: no second look at the registry
             run = DISPATCH.get(type(request))
             if run is None:
-                raise DomainError(
-                    "unsupported_request", f"Loại yêu cầu «{request.event_type}» chưa được hỗ trợ."
-                )
+                raise unsupported(request)
             return run(Context(self.org, self.limits, at), agg, request)
 
         await self.handlers[kind].handle(env, request, command)

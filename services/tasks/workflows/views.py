@@ -4,10 +4,11 @@ concerns (the units involved, or a unit above them, or an auditor)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Path, Request
 
 from services.tasks.domain.complaint import OPEN as COMPLAINT_OPEN
 from services.tasks.domain.complaint import Complaint
@@ -24,6 +25,21 @@ NOT_FOUND_VI: dict[str, str] = {
     "plan": "Không tìm thấy kế hoạch mã «{id}».",
 }
 
+A = TypeVar("A", bound=Aggregate[Any])
+
+
+@dataclass(frozen=True)
+class CaseView(Generic[A]):
+    """One read route, ``GET /api/{kind}s/{{kind}_id}``: the aggregate, its view, and what a refusal
+    calls it."""
+
+    kind: str
+    cls: type[A]
+    render: Callable[[A], dict[str, Any]]
+    """What only this kind shows (every view starts with the id and the status, ends with the history)."""
+    what_vi: str
+
+
 Loader = Callable[[str, str], Awaitable[tuple[Aggregate[Any], list[Event]] | None]]
 """``load(kind, id)`` → the aggregate and its history, or None."""
 
@@ -31,43 +47,32 @@ Loader = Callable[[str, str], Awaitable[tuple[Aggregate[Any], list[Event]] | Non
 def build_router(access: Access, load: Loader) -> APIRouter:
     router = APIRouter(tags=["workflows"])
 
-    async def readable(
-        kind: str, aggregate_id: str, request: Request, identity: Identity, what_vi: str
-    ) -> tuple[Any, list[Event]]:
-        found = await load(kind, aggregate_id)
-        if found is None:
-            raise HTTPException(
-                404, detail={"code": f"unknown_{kind}", "message": NOT_FOUND_VI[kind].format(id=aggregate_id)}
-            )
-        agg: Any = found[0]
-        history = found[1]
-        await access.check(request, identity, access.may_read_case(identity, agg.involved_units()), what_vi)
-        return agg, history
+    def route(case: CaseView[Any]) -> None:
+        async def get_case(
+            request: Request,
+            aggregate_id: str = Path(alias=f"{case.kind}_id"),
+            identity: Identity = access.signed_in(),
+        ) -> dict[str, Any]:
+            found = await load(case.kind, aggregate_id)
+            if found is None:
+                message = NOT_FOUND_VI[case.kind].format(id=aggregate_id)
+                raise HTTPException(404, detail={"code": f"unknown_{case.kind}", "message": message})
+            agg: Any = found[0]
+            allowed = access.may_read_case(identity, agg.involved_units())
+            await access.check(request, identity, allowed, case.what_vi)
+            assert isinstance(agg, case.cls)
+            return {
+                f"{case.kind}_id": agg.subject,
+                "status": agg.status.value if agg.status else None,
+                **case.render(agg),
+                "history": _history(found[1]),
+            }
 
-    @router.get("/api/complaints/{complaint_id}")
-    async def get_complaint(
-        complaint_id: str, request: Request, identity: Identity = access.signed_in()
-    ) -> dict[str, Any]:
-        c, history = await readable("complaint", complaint_id, request, identity, "khiếu nại, kiến nghị")
-        assert isinstance(c, Complaint)
-        return complaint_view(c, history)
+        path = f"/api/{case.kind}s/{{{case.kind}_id}}"
+        router.add_api_route(path, get_case, methods=["GET"], name=f"get_{case.kind}")
 
-    @router.get("/api/situations/{situation_id}")
-    async def get_situation(
-        situation_id: str, request: Request, identity: Identity = access.signed_in()
-    ) -> dict[str, Any]:
-        s, history = await readable("situation", situation_id, request, identity, "vụ việc phức tạp")
-        assert isinstance(s, Situation)
-        return situation_view(s, history)
-
-    @router.get("/api/plans/{plan_id}")
-    async def get_plan(
-        plan_id: str, request: Request, identity: Identity = access.signed_in()
-    ) -> dict[str, Any]:
-        p, history = await readable("plan", plan_id, request, identity, "kế hoạch phối hợp")
-        assert isinstance(p, Plan)
-        return plan_view(p, history)
-
+    for case in CASE_VIEWS:
+        route(case)
     return router
 
 
@@ -79,10 +84,8 @@ def _history(facts: Sequence[Event]) -> list[dict[str, Any]]:
     return [{"type": f.event_type, **f.model_dump(mode="json")} for f in facts]
 
 
-def complaint_view(c: Complaint, history: Sequence[Event]) -> dict[str, Any]:
+def complaint_view(c: Complaint) -> dict[str, Any]:
     return {
-        "complaint_id": c.complaint_id,
-        "status": c.status.value if c.status else None,
         "kind": c.kind.value if c.kind else None,
         "summary": c.summary,
         "mass": c.mass,
@@ -99,14 +102,11 @@ def complaint_view(c: Complaint, history: Sequence[Event]) -> dict[str, Any]:
         if c.status in COMPLAINT_OPEN
         else [],
         "mobilisation": [t.model_dump(mode="json") for t in c.mobilisation],
-        "history": _history(history),
     }
 
 
-def situation_view(s: Situation, history: Sequence[Event]) -> dict[str, Any]:
+def situation_view(s: Situation) -> dict[str, Any]:
     return {
-        "situation_id": s.situation_id,
-        "status": s.status.value if s.status else None,
         "kind": s.kind.value if s.kind else None,
         "summary": s.summary,
         "locality_id": s.locality_id,
@@ -116,14 +116,11 @@ def situation_view(s: Situation, history: Sequence[Event]) -> dict[str, Any]:
         "mobilisation": [t.model_dump(mode="json") for t in s.mobilisation],
         "escalation": s.escalation.model_dump(mode="json") if s.escalation else None,
         "working_group": s.working_group.model_dump(mode="json") if s.working_group else None,
-        "history": _history(history),
     }
 
 
-def plan_view(p: Plan, history: Sequence[Event]) -> dict[str, Any]:
+def plan_view(p: Plan) -> dict[str, Any]:
     return {
-        "plan_id": p.plan_id,
-        "status": p.status.value if p.status else None,
         "number": p.number,
         "title": p.title,
         "report_due": _iso(p.report_due),
@@ -146,5 +143,11 @@ def plan_view(p: Plan, history: Sequence[Event]) -> dict[str, Any]:
             }
             for reporter, route in p.route_of.items()
         ],
-        "history": _history(history),
     }
+
+
+CASE_VIEWS = (
+    CaseView("complaint", Complaint, complaint_view, "khiếu nại, kiến nghị"),
+    CaseView("situation", Situation, situation_view, "vụ việc phức tạp"),
+    CaseView("plan", Plan, plan_view, "kế hoạch phối hợp"),
+)

@@ -14,6 +14,7 @@ from datetime import datetime
 from services.tasks.domain.calendar import DEFAULT_CALENDAR, HolidayCalendar
 from services.tasks.domain.decision import messages as vi
 from services.tasks.domain.decision.status import ALLOWED_STATUSES, OPEN_CONSULTATION, DecisionStatus
+from services.tasks.domain.schedule import CalendarAggregate
 from services.tasks.domain.text import fmt
 from shared.contract.events.decisions import (
     ConsultationClosed,
@@ -42,7 +43,6 @@ from shared.contract.events.decisions import (
     ReminderDue,
     Stance,
 )
-from shared.eventsourcing.aggregate import Aggregate
 from shared.eventsourcing.errors import DomainError
 
 S = DecisionStatus
@@ -71,7 +71,7 @@ class PublicCommentState:
     outcome: ModerationOutcome | None = None
 
 
-class DecisionState(Aggregate[DecisionFact]):
+class DecisionState(CalendarAggregate[DecisionFact]):
     """The state of one decision; ``version`` is the *draft* version (the fact count is ``seq``)."""
 
     kind_vi = "dự thảo"
@@ -119,9 +119,7 @@ class DecisionState(Aggregate[DecisionFact]):
     """(consultee, round, kind) of every reminder and escalation that fired."""
 
     def __init__(self, calendar: HolidayCalendar = DEFAULT_CALENDAR) -> None:
-        super().__init__()
-        self.calendar = calendar
-        self.status = None
+        super().__init__(calendar)
         self.issuer_unit_id = None
         self.doc_type = None
         self.title = ""
