@@ -119,6 +119,15 @@ def page_environment(**page_globals: Any) -> jinja2.Environment:
     return env
 
 
+def render_page(
+    env: jinja2.Environment, name: str, status: int, headers: Mapping[str, str] | None = None, /, **ctx: Any
+) -> HTMLResponse:
+    """Template ``name`` rendered with ``ctx``, sent with :data:`SECURITY_HEADERS` (and ``headers``
+    on top of them): how every page of the link and comment routers answers."""
+    html = env.get_template(name).render(**ctx)
+    return HTMLResponse(html, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})})
+
+
 def _environment() -> jinja2.Environment:
     return page_environment(
         article_field=article_field,
@@ -136,8 +145,7 @@ def build_pages_router(deps: PagesDeps) -> APIRouter:
     router = APIRouter(tags=["action-link pages"])
 
     def page(name: str, status: int, **ctx: Any) -> HTMLResponse:
-        html = env.get_template(name).render(**ctx)
-        return HTMLResponse(html, status_code=status, headers=dict(SECURITY_HEADERS))
+        return render_page(env, name, status, None, **ctx)
 
     def error_page(
         err: LinkError, submission: Submission | None = None, draft: DraftView | None = None
