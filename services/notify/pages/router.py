@@ -53,6 +53,7 @@ from services.notify.domain.vi_time import format_deadline
 from services.notify.pages.deps import DraftView, PagesDeps, Submission
 from services.notify.pages.guard import CrossOrigin, check_origin, client_address, log_refusal
 from services.notify.pages.resolve import resolve_link
+from shared.templating import strict_environment
 
 log = logging.getLogger(__name__)
 
@@ -107,13 +108,7 @@ class _BadForm(LinkError):
 
 def page_environment(**page_globals: Any) -> jinja2.Environment:
     """The pages' templates (autoescaped, strict), the ``deadline`` filter and ``page_globals``."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(PAGES_TEMPLATE_DIR)),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = strict_environment(PAGES_TEMPLATE_DIR, autoescape=True)
     env.filters["deadline"] = format_deadline
     env.globals.update(page_globals)
     return env
