@@ -40,13 +40,13 @@ from shared.access.guard import access_for
 from shared.access.roles import Identity, Role
 from shared.contract.events.org import ORG_EVENT_TYPES, PersonUpdated
 from shared.contract.topics import DECISION_EVENTS, ORG_EVENTS
-from shared.http import install_error_handlers
 from shared.orgmodel import MODEL_VERSION
 from shared.orgmodel.replica import OrgReplica
 from shared.reliability.consumer import Handler
 from shared.reliability.unit_of_work import Change
 from shared.replay_api import replay_router
 from shared.runtime import ServiceRuntime
+from shared.service_app import service_app
 from shared.store import AggregateStore, Stored
 
 log = logging.getLogger("notify.app")
@@ -200,17 +200,15 @@ def build(settings: NotifySettings | None = None) -> tuple[FastAPI, ServiceRunti
         after=org_ready,
     )
 
-    app = FastAPI(
+    app = service_app(
         title="Dân vận — notify",
         description=(
             "Thông báo, đường dẫn góp ý dự thảo, trang lấy ý kiến nhân dân và kiểm duyệt góp ý, "
             "theo dõi gửi thông báo."
         ),
         lifespan=runtime.lifespan,
+        access=access,
     )
-
-    install_error_handlers(app)
-    access.install(app)
     # how both page routers open and check a link, and whom they accept a POST from
     links: dict[str, Any] = {
         "secret_keys": settings.signing_keys(),

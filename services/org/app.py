@@ -32,7 +32,6 @@ from shared.access.roles import Identity, Role
 from shared.access.tokens import load_issuer_key
 from shared.contract.envelope import MalformedEvent, event_class
 from shared.contract.events.org import OrgEvent
-from shared.http import install_error_handlers
 from shared.orgmodel.errors import OrgDomainError, SeedFormatError, UnsafeDocument
 from shared.orgmodel.people import KIEN_GIANG_357, THANH_OAI_05
 from shared.orgmodel.policy import DocumentFlags, DocumentType
@@ -40,6 +39,7 @@ from shared.orgmodel.replica import unit_ancestors
 from shared.orgmodel.units import UnitKind
 from shared.runtime import ServiceRuntime
 from shared.security.local_secrets import production, secrets_dir
+from shared.service_app import service_app
 from shared.settings import CommonSettings
 
 VN = timezone(timedelta(hours=7))
@@ -184,15 +184,13 @@ def build(settings: OrgSettings | None = None) -> tuple[FastAPI, ServiceRuntime]
             for spec in specs:
                 await accounts.upsert(spec)
 
-    app = FastAPI(
+    app = service_app(
         title="Org registry — sổ đăng ký tổ chức",
         description=DESCRIPTION,
         version="1.0.0",
         lifespan=runtime.lifespan,
+        access=access,
     )
-
-    install_error_handlers(app)
-    access.install(app)
     app.include_router(make_signin_router(signin))
     if oidc_settings.enabled:
         app.include_router(make_oidc_router(oidc_settings, oidc_handler(signin), public=access.public))

@@ -21,11 +21,11 @@ from services.reports.web import make_router
 from shared.access.audit import MongoAuditLog
 from shared.access.guard import access_for
 from shared.contract import topics
-from shared.http import install_error_handlers
 from shared.orgmodel import MODEL_VERSION
 from shared.orgmodel.replica import OrgReplica, unit_ancestors
 from shared.replay_api import replay_router
 from shared.runtime import ServiceRuntime
+from shared.service_app import service_app
 
 NAME = "reports"
 
@@ -57,13 +57,11 @@ def build(settings: ReportsSettings | None = None) -> tuple[FastAPI, ServiceRunt
         async with runtime.lifespan(app):
             yield
 
-    app = FastAPI(
+    app = service_app(
         title="Báo cáo và giám sát – Hệ thống phối hợp công tác dân vận",
         lifespan=lifespan,
+        access=access,
     )
-
-    install_error_handlers(app)
-    access.install(app)
 
     runtime.install_ready(app, [access.public("readiness probe; reasons only")])
     runtime.install_metrics(app, [access.metrics()])

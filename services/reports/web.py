@@ -35,6 +35,7 @@ from services.reports.names import OrgNames
 from services.reports.ports import ReportsQueries
 from shared.access.guard import Access, today_vn
 from shared.access.roles import CASEWORK, Identity, Role
+from shared.templating import strict_environment
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -47,13 +48,7 @@ HEADERS: Mapping[str, str] = {
 
 
 def _env() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
-        autoescape=jinja2.select_autoescape(["html"]),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = strict_environment(TEMPLATE_DIR, autoescape=jinja2.select_autoescape(["html"]))
     env.filters["vn"] = format_vn
     env.filters["pct"] = percent_vi
     env.filters["role"] = role_vi

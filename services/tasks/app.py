@@ -35,13 +35,13 @@ from shared.contract.envelope import Envelope, Event
 from shared.contract.events.decisions import DECISION_REQUEST_TYPES, DecisionRequest
 from shared.contract.events.org import ORG_EVENT_TYPES
 from shared.eventsourcing.repository import TamperedHistory
-from shared.http import install_error_handlers
 from shared.orgmodel import MODEL_VERSION
 from shared.orgmodel.replica import OrgReplica, unit_ancestors
 from shared.reliability.lease import Lease
 from shared.replay_api import replay_router
 from shared.runtime import ServiceRuntime
 from shared.security.principal import RecordAuthenticator
+from shared.service_app import service_app
 from shared.settings import CommonSettings
 from shared.telemetry import BackgroundPass
 
@@ -169,15 +169,13 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
         with contextlib.suppress(Exception):
             await timer_lease.release()  # a standing-by instance takes over at its next pass
 
-    app = FastAPI(
+    app = service_app(
         title="Tasks — quy trình lấy ý kiến",
         description=DESCRIPTION,
         version="1.0.0",
         lifespan=runtime.lifespan,
+        access=access,
     )
-
-    install_error_handlers(app)
-    access.install(app)
 
     async def readable(decision_id: str, request: Request, identity: Identity) -> Any:
         """The decision, if the caller's units issue it or are consulted on it (or above them)."""

@@ -402,31 +402,43 @@ def verify(
     expected = _mac(secret, f"{TOKEN_VERSION}.{key_id}.{body}".encode("ascii"))
     if not hmac.compare_digest(expected, signature):
         raise Tampered("signature mismatch")
-    claims = _parse_claims(body)
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("naive 'now': pass an aware datetime")
-    if now >= claims.expires_at:
-        raise Expired("past expiry", claims=claims)
-    check_context(
-        claims,
+    return admit(
+        _parse_claims(body),
+        now,
+        key_id,
         expect_action=expect_action,
         expect_decision_id=expect_decision_id,
         expect_unit_id=expect_unit_id,
         expect_person_id=expect_person_id,
     )
-    return VerifiedLink(claims=claims, key_id=key_id, verified_at=now)
 
 
-def check_context(
+def require_aware(now: datetime) -> None:
+    """Refuse a naive ``now`` (a programming error: expiry is compared with aware datetimes)."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("naive 'now': pass an aware datetime")
+
+
+def admit(
     claims: LinkClaims,
+    now: datetime,
+    key_id: str,
     *,
+    revoked: bool = False,
     expect_action: Action | None = None,
     expect_decision_id: str | None = None,
     expect_unit_id: str | None = None,
     expect_person_id: str | None = None,
-) -> None:
-    """Raise :class:`WrongRecipient` if the link is opened for another action, decision, unit or
-    person than it grants (signed and opaque links alike)."""
+) -> VerifiedLink:
+    """The link authentic ``claims`` grant at ``now`` (signed and opaque links alike), or the
+    precise :class:`LinkError`, in this order: expiry (:class:`Expired`, with the claims) →
+    revocation (:class:`Revoked`) → the context the page is opened in (:class:`WrongRecipient`:
+    another action, decision, unit or person than the link grants)."""
+    require_aware(now)
+    if now >= claims.expires_at:
+        raise Expired("past expiry", claims=claims)
+    if revoked:
+        raise Revoked("link revoked")
     mismatches = [
         name
         for name, want, got in (
@@ -439,6 +451,7 @@ def check_context(
     ]
     if mismatches:
         raise WrongRecipient("mismatch on " + ", ".join(mismatches))
+    return VerifiedLink(claims=claims, key_id=key_id, verified_at=now)
 
 
 # --------------------------------------------------------------------------- single use

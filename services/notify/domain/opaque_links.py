@@ -27,13 +27,12 @@ from datetime import datetime
 from services.notify.domain.links import (
     TOKEN_VERSION,
     Action,
-    Expired,
     LinkClaims,
     Malformed,
     NotOnRecord,
-    Revoked,
     VerifiedLink,
-    check_context,
+    admit,
+    require_aware,
 )
 
 TOKEN_BYTES = 24
@@ -83,22 +82,18 @@ def open_record(
 ) -> VerifiedLink:
     """The link a stored record grants at ``now``, or the precise :class:`LinkError`.
 
-    Same order as the signed links: expiry before revocation before the context the page is
-    opened in."""
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("naive 'now': pass an aware datetime")
+    Unknown first (:class:`NotOnRecord`), then as every link (:func:`~services.notify.domain.links.admit`):
+    expiry before revocation before the context the page is opened in."""
+    require_aware(now)
     if record is None:
         raise NotOnRecord("no link with this token was issued")
-    claims = record.claims
-    if now >= claims.expires_at:
-        raise Expired("past expiry", claims=claims)
-    if record.revoked:
-        raise Revoked("link revoked")
-    check_context(
-        claims,
+    return admit(
+        record.claims,
+        now,
+        OPAQUE_KEY_ID,
+        revoked=record.revoked,
         expect_action=expect_action,
         expect_decision_id=expect_decision_id,
         expect_unit_id=expect_unit_id,
         expect_person_id=expect_person_id,
     )
-    return VerifiedLink(claims=claims, key_id=OPAQUE_KEY_ID, verified_at=now)

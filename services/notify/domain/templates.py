@@ -25,6 +25,7 @@ import jinja2
 from services.notify.domain.contact_change import ContactChange
 from services.notify.domain.opinion import Stance
 from services.notify.domain.vi_time import format_date_vi, format_deadline, format_deadline_short, to_vn
+from shared.templating import strict_environment
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 SMS_MAX_CHARS = 320
@@ -312,13 +313,9 @@ def _stance_label(value: Stance | str) -> str:
 
 def make_environment(template_dir: Path = TEMPLATE_DIR) -> jinja2.Environment:
     """The Jinja2 environment: HTML autoescaped, undefined variables are errors (a typo must fail tests)."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(template_dir)),
+    env = strict_environment(
+        template_dir,
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=False,
     )
     env.filters["deadline"] = format_deadline
     env.filters["deadline_short"] = format_deadline_short

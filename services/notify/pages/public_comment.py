@@ -65,7 +65,7 @@ from services.notify.pages.deps import (
 )
 from services.notify.pages.guard import CrossOrigin, check_origin, client_address, log_refusal
 from services.notify.pages.resolve import resolve_link
-from services.notify.pages.router import SECURITY_HEADERS, page_environment
+from services.notify.pages.router import page_environment, render_page
 
 log = logging.getLogger(__name__)
 
@@ -193,8 +193,7 @@ def build_public_comment_router(deps: PublicCommentDeps) -> APIRouter:
     router = APIRouter(tags=["public comment pages"])
 
     def page(name: str, status: int, headers: Mapping[str, str] | None = None, **ctx: Any) -> HTMLResponse:
-        html = env.get_template(name).render(**ctx)
-        return HTMLResponse(html, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})})
+        return render_page(env, name, status, headers, **ctx)
 
     def public_error(
         err: PageError | CrossOrigin,

@@ -53,6 +53,7 @@ from services.notify.domain.vi_time import format_deadline
 from services.notify.pages.deps import DraftView, PagesDeps, Submission
 from services.notify.pages.guard import CrossOrigin, check_origin, client_address, log_refusal
 from services.notify.pages.resolve import resolve_link
+from shared.templating import strict_environment
 
 log = logging.getLogger(__name__)
 
@@ -107,16 +108,19 @@ class _BadForm(LinkError):
 
 def page_environment(**page_globals: Any) -> jinja2.Environment:
     """The pages' templates (autoescaped, strict), the ``deadline`` filter and ``page_globals``."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(PAGES_TEMPLATE_DIR)),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = strict_environment(PAGES_TEMPLATE_DIR, autoescape=True)
     env.filters["deadline"] = format_deadline
     env.globals.update(page_globals)
     return env
+
+
+def render_page(
+    env: jinja2.Environment, name: str, status: int, headers: Mapping[str, str] | None = None, /, **ctx: Any
+) -> HTMLResponse:
+    """Template ``name`` rendered with ``ctx``, sent with :data:`SECURITY_HEADERS` (and ``headers``
+    on top of them): how every page of the link and comment routers answers."""
+    html = env.get_template(name).render(**ctx)
+    return HTMLResponse(html, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})})
 
 
 def _environment() -> jinja2.Environment:
@@ -136,8 +140,7 @@ def build_pages_router(deps: PagesDeps) -> APIRouter:
     router = APIRouter(tags=["action-link pages"])
 
     def page(name: str, status: int, **ctx: Any) -> HTMLResponse:
-        html = env.get_template(name).render(**ctx)
-        return HTMLResponse(html, status_code=status, headers=dict(SECURITY_HEADERS))
+        return render_page(env, name, status, None, **ctx)
 
     def error_page(
         err: LinkError, submission: Submission | None = None, draft: DraftView | None = None
