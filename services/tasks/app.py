@@ -151,7 +151,6 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
 
     @runtime.on_start
     async def indexes() -> None:
-        await decisions.heads.ensure_indexes()
         await parked.ensure_indexes()
         await shared_clock.refresh()
 

@@ -1,7 +1,8 @@
-"""Complaints, complex situations and coordination plans (357-QĐ/TU §6–7, 05-QC/HU Điều 22–23,
-415-KH/BDVTU-BCSDUBND).
+"""The application layer of complaints, complex situations and coordination plans (357-QĐ/TU §6–7,
+05-QC/HU Điều 22–23, 415-KH/BDVTU-BCSDUBND).
 
-``complaint``, ``situation`` and ``plan`` are pure aggregates (no I/O: the caller passes the
-time and the units resolved from the org registry); ``service`` is the thin application layer
-(Kafka requests → aggregate → atomic save of facts + outbox) and its HTTP read API.
+The aggregates are pure and live in :mod:`services.tasks.domain` (``complaint``, ``situation``,
+``plan``). Here: ``org_resolver`` (who is at the same / the higher level, from the org copy),
+``commands`` (the dispatch table: one small function per request type), ``views`` (the HTTP read
+API) and ``service`` (the wiring onto :class:`shared.eventsourcing.handler.Handler`).
 """
