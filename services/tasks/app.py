@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -50,6 +51,12 @@ log = logging.getLogger("tasks.app")
 
 class TasksSettings(CommonSettings):
     tick_seconds: float = Field(default=30.0, gt=0, alias="TICK_SECONDS", description="timer scan period")
+    chain_sweep_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        alias="CHAIN_SWEEP_SECONDS",
+        description="every this often the timer instance verifies every stored chain from genesis (0: never)",
+    )
     demo_mode: bool = Field(default=False, alias="DEMO_MODE", description="allow moving the clock forward")
     group_suffix: str = Field(default="", alias="GROUP_SUFFIX", description="consumer group suffix (tests)")
     park_seconds: float = Field(
@@ -129,6 +136,25 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
         runtime.db["meta"], "timer_pass", ttl=timedelta(seconds=max(10.0, 3 * settings.tick_seconds))
     )
 
+    sweep: dict[str, Any] = {
+        "next": time.monotonic() + settings.chain_sweep_seconds,
+        "last_at": None,
+        "broken": 0,
+    }
+
+    async def sweep_chains() -> None:
+        """Verify every stored chain from genesis (decisions and workflows); a broken one is marked and
+        refuses all writes from then on (shared.eventsourcing.repository)."""
+        if not settings.chain_sweep_seconds or time.monotonic() < sweep["next"]:
+            return
+        sweep["next"] = time.monotonic() + settings.chain_sweep_seconds
+        broken = await decisions.sweep()
+        for repo in workflows.repositories.values():
+            broken += await repo.sweep()
+        sweep.update(last_at=clock.now().isoformat(), broken=broken)
+        if broken:
+            log.error("stored histories that do not verify", extra={"broken": broken})
+
     async def timer_loop() -> None:
         while True:
             try:
@@ -140,6 +166,7 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
                         continue
                     fired = await service.tick_all() + await workflows.tick_all()
                     fired += await service.handle_parked()  # left by a crash, or waited too long
+                    await sweep_chains()
                     if fired:
                         work.found(**{"dv.timers.fired": fired})
                         log.info("timers fired", extra={"facts": fired})
@@ -205,6 +232,7 @@ def build(settings: TasksSettings | None = None) -> tuple[FastAPI, ServiceRuntim
             "org_position": org_ready.position,
             "org_model_version": MODEL_VERSION,
             "org_caught_up": org_ready.is_open,
+            "chain_sweep": {"last_at": sweep["last_at"], "broken": sweep["broken"]},
             "now": clock.now().isoformat(),
         }
 

@@ -61,6 +61,7 @@ def services(settings: CommonSettings) -> Iterator[dict[str, Proc]]:
         "DEMO_MODE": "1",
         "TICK_SECONDS": "0.5",
         "TASKS_PARK_SECONDS": "3",
+        "CHAIN_SWEEP_SECONDS": "2",
     }
     with run_services(["org", "tasks"], env) as procs:
         yield procs
@@ -248,6 +249,12 @@ async def test_issuance_is_refused_until_the_rule_is_met(
 
     verdict = await get_json(f"{tasks.url}/api/decisions/{did}/verify")
     assert verdict["ok"] is True and verdict["checked"] == len(facts)
+    for _ in range(40):  # the timer instance's periodic sweep verified every stored chain, none broken
+        sweep = (await get_json(f"{tasks.url}/health"))["chain_sweep"]
+        if sweep["last_at"] is not None:
+            break
+        await asyncio.sleep(0.5)
+    assert sweep["last_at"] is not None and sweep["broken"] == 0
 
 
 async def test_unknown_issuer_is_refused_in_vietnamese(
