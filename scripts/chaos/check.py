@@ -65,18 +65,22 @@ def _canonical(value: Any) -> bytes:
 
 
 async def stored_chain(chunks: Any, head: dict[str, Any]) -> list[dict[str, Any]]:
-    """A decision's whole stored chain: the archived chunks up to its snapshot (following the hash
-    links, so a chunk left by a lost attempt is skipped), then the head document's tail."""
+    """A decision's whole stored chain: the archived chunks up to its snapshot, found by walking back
+    from the snapshot's hash through each chunk's first ``prev_hash`` (a chunk left by an attempt that
+    lost its head update is not on that path), then the head document's tail."""
     snap = head.get("snapshot")
-    stop = int(snap["seq"]) if snap else 0
-    prefix: list[dict[str, Any]] = []
-    prev = GENESIS
-    async for c in chunks.find({"aggregate_id": head["_id"]}).sort("first_seq", 1):
-        entries = list(c["entries"])
-        linked = entries and entries[0]["seq"] == len(prefix) + 1 and entries[0]["prev_hash"] == prev
-        if linked and int(entries[-1]["seq"]) <= stop:
-            prefix += entries
-            prev = str(entries[-1]["hash"])
+    by_last = {
+        str(c["entries"][-1]["hash"]): list(c["entries"])
+        async for c in chunks.find({"aggregate_id": head["_id"]})
+        if c["entries"]
+    }
+    path: list[list[dict[str, Any]]] = []
+    want = str(snap["hash"]) if snap else GENESIS
+    while want != GENESIS and want in by_last:
+        chunk = by_last.pop(want)
+        path.append(chunk)
+        want = str(chunk[0]["prev_hash"])
+    prefix = [e for chunk in reversed(path) for e in chunk]
     return prefix + list(head.get("tail", []))
 
 

@@ -125,15 +125,7 @@ class EventSourcedRepository(Generic[A]):
         if head is None:
             return None
         snap = head.get("snapshot")
-        prefix: list[ChainEntry] = []
-        prev, stop = GENESIS_HASH, int(snap["seq"]) if snap else 0
-        for chunk in await self.heads.chunks(aggregate_id):
-            entries = [ChainEntry.from_dict(e) for e in chunk]
-            if entries and entries[0].seq == len(prefix) + 1 and entries[0].prev_hash == prev:
-                if entries[-1].seq > stop:
-                    continue  # archived by an attempt whose head update lost
-                prefix.extend(entries)
-                prev = entries[-1].hash
+        prefix = await self._archived(aggregate_id, str(snap["hash"])) if snap else []
         tail = [ChainEntry.from_dict(e) for e in head.get("tail", [])]
         chain = prefix + tail
         result = verify(chain)
@@ -153,6 +145,26 @@ class EventSourcedRepository(Generic[A]):
             )
         return chain, result
 
+    async def _archived(self, aggregate_id: str, snapshot_hash: str) -> list[ChainEntry]:
+        """The archived entries up to the snapshot, found by walking back from the snapshot's hash
+        through each chunk's first ``prev_hash``: a chunk an attempt wrote before losing its head
+        update (same first entries, another ending) is never on that path. A missing chunk ends the
+        walk early; :meth:`_check_snapshot` then reports the entries missing."""
+        by_last = {
+            str(chunk[-1]["hash"]): [ChainEntry.from_dict(e) for e in chunk]
+            for chunk in await self.heads.chunks(aggregate_id)
+            if chunk
+        }
+        path: list[list[ChainEntry]] = []
+        want = snapshot_hash
+        while want != GENESIS_HASH and want in by_last:
+            chunk = by_last.pop(want)  # popped: a cycle cannot loop
+            path.append(chunk)
+            want = chunk[0].prev_hash
+        if want != GENESIS_HASH:
+            return []
+        return [entry for chunk in reversed(path) for entry in chunk]
+
     async def history(self, aggregate_id: str) -> list[Event] | None:
         got = await self.entries(aggregate_id)
         if got is None:
@@ -165,10 +177,7 @@ class EventSourcedRepository(Generic[A]):
         got = await self.entries(aggregate_id)
         if got is None:
             return None
-        aggregate = self.new()
-        for entry in got[0]:
-            aggregate._apply(_decode(entry))
-        return aggregate
+        return _replayed(self.new(), got[0])
 
     async def verify(self, aggregate_id: str) -> VerificationResult | None:
         got = await self.entries(aggregate_id)
@@ -245,7 +254,12 @@ class EventSourcedRepository(Generic[A]):
         tail_len = current.tail_len + len(entries)
         if entries and tail_len >= self.snapshot_every:
             head = await self.heads.head(aggregate_id, full=True) if current.tail_len else None
-            archived = [*(head.get("tail", []) if head else []), *raw]
+            stored_tail = list(head.get("tail", [])) if head else []
+            if len(stored_tail) != current.tail_len or (
+                stored_tail and stored_tail[-1]["hash"] != current.head_hash
+            ):  # another instance appended meanwhile: its write wins, ours retries on a fresh read
+                raise ConcurrencyConflict(f"{aggregate_id}: tail moved before archiving")
+            archived = [*stored_tail, *raw]
             state = current.aggregate.take_snapshot() if current.aggregate.snapshots else None
             chunk = await self.heads.add_chunk(aggregate_id, archived, state)
             snapshot = {"seq": seq, "hash": prev, "chunk": chunk, "has_state": state is not None}
@@ -289,15 +303,11 @@ class EventSourcedRepository(Generic[A]):
         tail = [ChainEntry.from_dict(e) for e in head.get("tail", [])]
         result = verify(tail, after_seq=after, prev_hash=prev)
         if not result.ok or result.head_hash != head.get("head_hash", result.head_hash):
-            raise TamperedHistory(
-                f"{aggregate_id}: {result.reason_code or 'head_mismatch'} at entry {result.first_broken_seq}: {result.message_vi}"
-            )
+            raise _tampered(aggregate_id, result)
         state = await self.heads.chunk_state(str(snap["chunk"])) if snap else None
         if snap and state is None:
             raise TamperedHistory(f"{aggregate_id}: the snapshot at entry {after} is missing")
-        aggregate = self.restore(state) if state is not None else self.new()
-        for entry in tail:
-            aggregate._apply(_decode(entry))
+        aggregate = _replayed(self.restore(state) if state is not None else self.new(), tail)
         loaded = Current(aggregate, int(head["version"]), after + len(tail), result.head_hash, len(tail))
         self._remember(aggregate_id, loaded)
         return loaded
@@ -308,12 +318,8 @@ class EventSourcedRepository(Generic[A]):
         assert got is not None
         chain, result = got
         if not result.ok or result.head_hash != head.get("head_hash"):
-            raise TamperedHistory(
-                f"{aggregate_id}: {result.reason_code or 'head_mismatch'} at entry {result.first_broken_seq}: {result.message_vi}"
-            )
-        aggregate = self.new()
-        for entry in chain:
-            aggregate._apply(_decode(entry))
+            raise _tampered(aggregate_id, result)
+        aggregate = _replayed(self.new(), chain)
         loaded = Current(
             aggregate, int(head["version"]), len(chain), result.head_hash, int(head.get("tail_len", 0))
         )
@@ -340,9 +346,7 @@ class EventSourcedRepository(Generic[A]):
                 f"Thiếu các mục trước ảnh chụp trạng thái (số {seq}).",
                 ok.head_hash,
             )
-        replayed = self.new()
-        for entry in prefix:
-            replayed._apply(_decode(entry))
+        replayed = _replayed(self.new(), prefix)
         if state is None or not replayed.has_state(state):
             return VerificationResult(
                 False,
@@ -374,6 +378,19 @@ class EventSourcedRepository(Generic[A]):
                 del self._locks[aggregate_id]
             else:
                 self._locks[aggregate_id] = (lock, users - 1)
+
+
+def _replayed(aggregate: A, entries: Sequence[ChainEntry]) -> A:
+    for entry in entries:
+        aggregate._apply(_decode(entry))
+    return aggregate
+
+
+def _tampered(aggregate_id: str, result: VerificationResult) -> TamperedHistory:
+    return TamperedHistory(
+        f"{aggregate_id}: {result.reason_code or 'head_mismatch'} at entry {result.first_broken_seq}: "
+        f"{result.message_vi}"
+    )
 
 
 def _decode(entry: ChainEntry) -> Any:

@@ -8,10 +8,11 @@ import asyncio
 
 import pytest
 
+from shared.eventsourcing.chain import ChainEntry, link
 from shared.eventsourcing.errors import DomainError
 from shared.eventsourcing.repository import TamperedHistory
 from shared.testing.eventstore import MemoryHeads
-from tests.unit.shared.tally import Tally, add, repo
+from tests.unit.shared.tally import AT, Added, Tally, add, repo
 
 
 async def test_appends_only_the_new_entries_and_publishes_them() -> None:
@@ -169,3 +170,34 @@ def test_snapshot_restore_round_trip() -> None:
     assert back.total == t.total and back.amounts == t.amounts and back.seq == 5
     assert back.processed_commands == t.processed_commands and back.has_state(t.take_snapshot())
     assert back.add("c1", "t1", 7) == []  # processed commands survive the snapshot
+
+
+async def test_a_chunk_from_an_attempt_that_lost_its_head_update_is_not_on_the_chain() -> None:
+    heads = MemoryHeads()
+    r = repo(heads, every=3)
+    for i in range(2):
+        await add(r, i, f"c{i}")
+    # another attempt archived entries 1..3 with *its* third fact, then lost the head update
+    tail = [ChainEntry.from_dict(e) for e in heads.raw("t1")["tail"]]
+    lost = link(3, Added(tally_id="t1", seq=3, occurred_at=AT, command_id="lost", amount=99), tail[-1].hash)
+    await heads.add_chunk("t1", [*(e.to_dict() for e in tail), lost.to_dict()], None)
+    for i in range(2, 5):  # the real third fact and an archive of its own, then a tail
+        await add(r, i, f"c{i}")
+    verdict = await r.verify("t1")
+    assert verdict is not None and verdict.ok and verdict.checked == 5
+    history = await r.history("t1")
+    assert history is not None and [f.amount for f in history] == [0, 1, 2, 3, 4]  # type: ignore[attr-defined]
+
+
+async def test_an_archive_over_a_tail_another_instance_moved_retries_instead_of_mixing_them() -> None:
+    heads = MemoryHeads()
+    one, two = repo(heads, every=3), repo(heads, every=3)
+    await add(one, 0, "c0")
+    await add(one, 1, "c1")
+    await add(two, 2, "c2")  # two archives 1..3; one's cached copy is at 2 entries
+    await add(two, 3, "c3")
+    await add(one, 4, "c4")  # one must not archive its stale view of the tail
+    t = await repo(heads, every=3).get("t1")
+    assert t is not None and t.amounts == [0, 1, 2, 3, 4]
+    verdict = await one.verify("t1")
+    assert verdict is not None and verdict.ok and verdict.checked == 5
